@@ -1,0 +1,58 @@
+#pragma once
+
+/// A cache partition: the actor that owns one share of the data.
+///
+/// **Messages.**
+/// - `stream<entry>` handshake, from each buffer: opens one stream sink per
+///   buffer; every batch is applied in arrival order under one write lock.
+///   A barrier entry in a batch is answered with `(flushed_atom, id)` to the
+///   buffer that opened the stream, after every record before it is stored.
+/// - `(put_atom, record)`, from `supercache::put` or any actor: stores the
+///   record synchronously; replies `ok_atom`, or `errc::invalid_record`.
+/// - `(get_atom, record pattern)`, from any actor: replies the records of this
+///   partition whose key equals the pattern's key (`std::vector<record>`), or
+///   `errc::invalid_record`.
+/// - `(size_atom)`, from any actor: replies the number of records (`uint64_t`).
+///
+/// **Reads without messages.** The partition's `table` is shared with
+/// `supercache::get`/`size`, which read it under a shared lock from any thread.
+///
+/// **Order and loss.** Records of one stream are applied in the order the
+/// buffer sent them (CAF delivers a path's batches in order). Nothing is
+/// dropped: a record that reached a sink is stored.
+///
+/// **Capacity.** Unbounded in this version: the table grows with the data.
+///
+/// **Stopping.** `supercache::stop` sends an exit with `user_shutdown` after
+/// the buffers are gone, so no stream is open any more; the partition then
+/// terminates at once.
+
+#include <memory>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/table.hpp"
+
+namespace supercache {
+
+/// State of a cache partition actor.
+struct cache_state {
+  /// The partition's records, shared with readers on other threads.
+  std::shared_ptr<table> data;
+
+  /// Number of batches applied so far.
+  uint64_t batches = 0;
+
+  static inline const char* name = "supercache.cache";
+};
+
+/// Returns the behavior of a cache partition that owns `data`.
+caf::behavior cache_actor(caf::stateful_actor<cache_state>* self,
+                          std::shared_ptr<table> data);
+
+/// Returns the registry name of partition `id` (1-based): `cache_1` ...
+/// `cache_999`; the empty atom for ids out of range.
+caf::atom_value cache_name(size_t id);
+
+} // namespace supercache

@@ -1,0 +1,92 @@
+#pragma once
+
+/// The message vocabulary of supercache: the record type, the stream element
+/// and every atom the buffer and cache actors exchange. Declared here once.
+///
+/// | message                              | to     | from             | reply                     |
+/// |--------------------------------------|--------|------------------|---------------------------|
+/// | `(put_atom, record)`                 | buffer | any actor        | `ok_atom` or an error     |
+/// | `(flush_atom)`                       | buffer | any actor        | `ok_atom` once visible    |
+/// | `(stop_atom)`                        | buffer | `buffer::stop`   | `ok_atom` once drained    |
+/// | `(entry)`                            | buffer | `lazy_put`       | none                      |
+/// | `stream<entry>` handshake            | cache  | buffer           | stream of batches         |
+/// | `(flushed_atom, uint64_t barrier)`   | buffer | cache            | none                      |
+/// | `(put_atom, record)`                 | cache  | `put`, any actor | `ok_atom` or an error     |
+/// | `(get_atom, record pattern)`         | cache  | any actor        | `std::vector<record>`     |
+/// | `(size_atom)`                        | cache  | any actor        | `uint64_t`                |
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/sec.hpp>
+#include <nlohmann/json.hpp>
+
+namespace supercache {
+
+/// A record: a JSON array, the port of an Elixir tuple (`["user", 1, "A"]`).
+using record = nlohmann::json;
+
+// -- atoms (at most 10 characters in CAF 0.17) --------------------------------
+
+// Predefined by CAF 0.17.6 and reused: caf::put_atom, caf::get_atom,
+// caf::flush_atom, caf::ok_atom.
+
+/// Asks a buffer to drain into the cache and terminate.
+using stop_atom = caf::atom_constant<caf::atom("sc_stop")>;
+
+/// Tells a buffer that a cache partition applied everything up to a barrier.
+using flushed_atom = caf::atom_constant<caf::atom("sc_flushed")>;
+
+/// Asks a cache partition for its number of records.
+using size_atom = caf::atom_constant<caf::atom("sc_size")>;
+
+// -- stream element -----------------------------------------------------------
+
+/// One element of a buffer's stream: a record bound for one cache partition,
+/// or a flush barrier that travels to every partition behind the records
+/// before it.
+struct entry {
+  /// Index of the destination partition (0-based); unused for barriers.
+  uint32_t partition = 0;
+
+  /// 0 for a record; otherwise the id of a flush barrier of the sender.
+  uint64_t barrier = 0;
+
+  /// The record; null for barriers.
+  record value;
+};
+
+/// @relates entry
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, entry& x) {
+  return f(caf::meta::type_name("supercache::entry"), x.partition, x.barrier,
+           x.value);
+}
+
+} // namespace supercache
+
+namespace nlohmann {
+
+/// Serializes a JSON value as MessagePack bytes (compact, lossless), so that
+/// records can travel in CAF messages, locally and over the network.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, json& x) {
+  std::vector<uint8_t> bytes;
+  if constexpr (Inspector::reads_state)
+    bytes = json::to_msgpack(x);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x = json::from_msgpack(bytes, true, false);
+    if (x.is_discarded())
+      return caf::make_error(caf::sec::invalid_argument,
+                             "malformed MessagePack record");
+    return caf::none;
+  });
+  return f(caf::meta::type_name("json"), bytes, load);
+}
+
+} // namespace nlohmann

@@ -1,0 +1,132 @@
+#pragma once
+
+#include <cstddef>
+#include <limits>
+#include <vector>
+
+#include <caf/buffered_downstream_manager.hpp>
+#include <caf/outbound_path.hpp>
+#include <caf/scheduled_actor.hpp>
+#include <caf/stream_slot.hpp>
+
+namespace supercache {
+
+/// A CAF downstream manager that sends each element to exactly one of its
+/// paths, the one assigned to the element's partition, by move.
+///
+/// CAF's `broadcast_downstream_manager` with a filter copies every element
+/// into each selected path and gives all paths the credit of the slowest one.
+/// Here each partition has its own queue and its own credit: a slow partition
+/// holds back only its own records. Elements pushed for a partition whose path
+/// is not open yet (handshake pending) or not assigned wait in its queue.
+template <class T>
+class partitioned_output : public caf::buffered_downstream_manager<T> {
+public:
+  // -- member types -----------------------------------------------------------
+
+  using super = caf::buffered_downstream_manager<T>;
+
+  // -- constructors -----------------------------------------------------------
+
+  explicit partitioned_output(caf::stream_manager* parent) : super(parent) {
+    // nop
+  }
+
+  // -- properties -------------------------------------------------------------
+
+  /// Sets the number of partitions; call before pushing.
+  void partitions(size_t n) {
+    queues_.resize(n);
+    slots_.resize(n, caf::invalid_stream_slot);
+  }
+
+  /// Returns the number of partitions.
+  size_t partitions() const noexcept {
+    return queues_.size();
+  }
+
+  /// Routes the elements of `partition` to the path at `slot`.
+  void assign(caf::stream_slot slot, size_t partition) {
+    slots_[partition] = slot;
+  }
+
+  /// Returns the number of elements waiting for `partition`.
+  size_t queued(size_t partition) const noexcept {
+    return queues_[partition].size();
+  }
+
+  // -- pushing ----------------------------------------------------------------
+
+  /// Queues `x` for `partition`.
+  void push_to(size_t partition, T&& x) {
+    queues_[partition].emplace_back(std::move(x));
+  }
+
+  /// Queues a copy of `x` for every partition.
+  void push_to_all(const T& x) {
+    for (auto& q : queues_)
+      q.emplace_back(x);
+  }
+
+  // -- overridden functions ---------------------------------------------------
+
+  size_t buffered() const noexcept override {
+    auto result = this->buf_.size();
+    for (auto& q : queues_)
+      result += q.size();
+    return result;
+  }
+
+  size_t buffered(caf::stream_slot slot) const noexcept override {
+    for (size_t i = 0; i < slots_.size(); ++i)
+      if (slots_[i] == slot)
+        return queues_[i].size();
+    return 0;
+  }
+
+  int32_t max_capacity() const noexcept override {
+    auto result = std::numeric_limits<int32_t>::max();
+    for (auto& kvp : this->paths_) {
+      auto mc = kvp.second->max_capacity;
+      if (mc > 0)
+        result = std::min(result, mc);
+    }
+    return result;
+  }
+
+  void emit_batches() override {
+    emit_batches_impl(false);
+  }
+
+  void force_emit_batches() override {
+    emit_batches_impl(true);
+  }
+
+protected:
+  void about_to_erase(caf::outbound_path* ptr, bool silent,
+                      caf::error* reason) override {
+    for (auto& slot : slots_)
+      if (slot == ptr->slots.sender)
+        slot = caf::invalid_stream_slot;
+    super::about_to_erase(ptr, silent, reason);
+  }
+
+private:
+  void emit_batches_impl(bool force_underfull) {
+    for (size_t i = 0; i < queues_.size(); ++i) {
+      if (slots_[i] == caf::invalid_stream_slot || queues_[i].empty())
+        continue;
+      if (auto path = this->path(slots_[i]))
+        path->emit_batches(this->self(), queues_[i],
+                           force_underfull || path->closing);
+    }
+  }
+
+  /// Elements waiting for each partition, oldest first.
+  std::vector<std::vector<T>> queues_;
+
+  /// The path of each partition, or `invalid_stream_slot`.
+  std::vector<caf::stream_slot> slots_;
+};
+
+} // namespace supercache

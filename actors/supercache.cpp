@@ -1,0 +1,372 @@
+// The one running instance: cache partitions, buffers, and the lock-free table
+// that `lazy_put` reads on the hot path (the `:persistent_term` analogue).
+
+#include "supercache.hpp"
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <caf/actor_registry.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "actors/names.hpp"
+#include "actors/routing.hpp"
+
+namespace supercache {
+
+namespace {
+
+// -- the running cache ---------------------------------------------------------
+
+/// An immutable snapshot of a running cache, shared with readers.
+struct cache_instance {
+  caf::actor_system* sys = nullptr;
+  options opts;
+  record_layout layout;
+  std::vector<caf::actor> partitions;
+  std::vector<std::shared_ptr<table>> tables;
+};
+
+using cache_ptr = std::shared_ptr<const cache_instance>;
+
+/// Serializes start and stop.
+std::mutex lifecycle;
+
+/// The running cache, or null; read with `std::atomic_load`.
+cache_ptr running_cache;
+
+cache_ptr load_cache() {
+  return std::atomic_load(&running_cache);
+}
+
+// -- the running buffers ---------------------------------------------------------
+
+/// Number of gate stripes; a thread uses stripe `thread_index() % stripes`.
+constexpr size_t stripes = 64;
+
+/// Counts the producers between checking `accepting` and sending, per stripe,
+/// so `buffer::stop` can wait until no accepted record is still on its way.
+struct alignas(64) gate {
+  std::atomic<uint64_t> inside{0};
+};
+
+std::array<gate, stripes> gates;
+
+/// Whether `enqueue` accepts records. Set after the fields below are written.
+std::atomic<bool> accepting{false};
+
+/// Fields read by `enqueue` after it saw `accepting` (written only while no
+/// producer is inside a gate with `accepting` set).
+std::array<caf::actor, max_registered_id> buffers;
+size_t num_buffers = 0;
+record_layout hot_layout;
+size_t hot_partitions = 1;
+
+/// The system the buffers run in, or null.
+caf::actor_system* buffer_sys = nullptr;
+
+/// RAII guard for one gate stripe.
+class gate_guard {
+public:
+  gate_guard() : gate_(gates[routing::thread_index() % stripes].inside) {
+    gate_.fetch_add(1, std::memory_order_seq_cst);
+  }
+
+  ~gate_guard() {
+    gate_.fetch_sub(1, std::memory_order_release);
+  }
+
+  /// Returns whether the buffers accept records; stays true until the guard
+  /// is destroyed.
+  bool open() const noexcept {
+    return accepting.load(std::memory_order_seq_cst);
+  }
+
+private:
+  std::atomic<uint64_t>& gate_;
+};
+
+/// Closes the gate and waits until no producer is past it.
+void close_gates() {
+  accepting.store(false, std::memory_order_seq_cst);
+  for (auto& g : gates)
+    while (g.inside.load(std::memory_order_seq_cst) != 0)
+      std::this_thread::yield();
+}
+
+// -- registry helpers --------------------------------------------------------------
+
+/// Registers `hdl` as `name`; fails if the name is taken.
+caf::error register_as(caf::actor_system& sys, caf::atom_value name,
+                       const caf::actor& hdl) {
+  auto& reg = sys.registry();
+  if (reg.get(name) != nullptr)
+    return make_error(errc::already_started,
+                      "the registry name '" + caf::to_string(name)
+                        + "' is taken by another actor");
+  reg.put(name, caf::actor_cast<caf::strong_actor_ptr>(hdl));
+  return caf::none;
+}
+
+/// Terminates `hdls` with `reason`, waits until they are gone and erases
+/// `names` from the registry.
+void terminate(caf::actor_system& sys, const std::vector<caf::actor>& hdls,
+               caf::atom_value (*name)(size_t)) {
+  caf::scoped_actor self{sys};
+  for (auto& hdl : hdls)
+    self->monitor(hdl);
+  for (auto& hdl : hdls)
+    self->send_exit(hdl, caf::exit_reason::user_shutdown);
+  for (size_t i = 0; i < hdls.size(); ++i)
+    self->receive([](caf::down_msg&) {});
+  for (size_t i = 1; i <= hdls.size(); ++i)
+    sys.registry().erase(name(i));
+}
+
+// -- lifecycle (callers hold `lifecycle`) --------------------------------------
+
+caf::error start_buffers(caf::actor_system& sys, size_t n) {
+  if (buffer_sys != nullptr)
+    return make_error(errc::already_started, "the buffers are running");
+  if (n == 0 || n > max_registered_id)
+    return make_error(errc::invalid_option,
+                      "buffers = " + std::to_string(n) + ": must be 1.."
+                        + std::to_string(max_registered_id));
+  auto cache = load_cache();
+  if (!cache)
+    return make_error(errc::not_started,
+                      "buffer::start needs a running cache (supercache::start)");
+  if (cache->sys != &sys)
+    return make_error(errc::invalid_option,
+                      "buffer::start: the cache runs in another actor system");
+  std::vector<caf::actor> started;
+  for (size_t i = 1; i <= n; ++i) {
+    auto hdl = sys.spawn(buffer_actor, cache->partitions, cache->layout);
+    started.push_back(hdl);
+    if (auto err = register_as(sys, buffer::name(i), hdl)) {
+      started.pop_back();
+      caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
+      terminate(sys, started, buffer::name);
+      return err;
+    }
+  }
+  for (size_t i = 0; i < n; ++i)
+    buffers[i] = started[i];
+  num_buffers = n;
+  hot_layout = cache->layout;
+  hot_partitions = cache->partitions.size();
+  buffer_sys = &sys;
+  routing::learn_workers(sys);
+  accepting.store(true, std::memory_order_seq_cst);
+  return caf::none;
+}
+
+caf::error stop_buffers() {
+  if (buffer_sys == nullptr)
+    return make_error(errc::not_started, "no buffers are running");
+  close_gates();
+  // Every accepted record is now in a mailbox, ahead of the stop message.
+  auto& sys = *buffer_sys;
+  caf::error result;
+  {
+    caf::scoped_actor self{sys};
+    for (size_t i = 0; i < num_buffers; ++i) {
+      self->monitor(buffers[i]);
+      self->request(buffers[i], caf::infinite, stop_atom::value)
+        .receive([](caf::ok_atom) {},
+                 [&](caf::error& err) {
+                   if (!result)
+                     result = std::move(err);
+                 });
+    }
+    for (size_t i = 0; i < num_buffers; ++i)
+      self->receive([](caf::down_msg&) {});
+  }
+  for (size_t i = 0; i < num_buffers; ++i) {
+    sys.registry().erase(buffer::name(i + 1));
+    buffers[i] = nullptr;
+  }
+  num_buffers = 0;
+  buffer_sys = nullptr;
+  return result;
+}
+
+} // namespace
+
+// -- configuration -----------------------------------------------------------------
+
+void configure(caf::actor_system_config& cfg) {
+  declare_options(cfg);
+  cfg.add_message_type<record>("supercache::record");
+  cfg.add_message_type<entry>("supercache::entry");
+  cfg.add_message_type<std::vector<record>>("supercache::records");
+  cfg.add_error_category(error_category,
+                         [](uint8_t code, caf::atom_value,
+                            const caf::message& context) {
+                           caf::error err{code, error_category, context};
+                           return render(err);
+                         });
+}
+
+// -- lifecycle ---------------------------------------------------------------------
+
+caf::error start(caf::actor_system& sys) {
+  auto opts = options::from(sys.config());
+  if (!opts)
+    return std::move(opts.error());
+  return start(sys, *opts);
+}
+
+caf::error start(caf::actor_system& sys, const options& opts) {
+  std::lock_guard<std::mutex> guard{lifecycle};
+  if (load_cache() != nullptr)
+    return make_error(errc::already_started, "supercache is running");
+  if (auto err = opts.validate())
+    return err;
+  auto inst = std::make_shared<cache_instance>();
+  inst->sys = &sys;
+  inst->opts = opts;
+  auto workers = std::max<size_t>(sys.scheduler().num_workers(), 1);
+  if (inst->opts.buffers == 0)
+    inst->opts.buffers = std::min(workers, max_registered_id);
+  if (inst->opts.partitions == 0)
+    inst->opts.partitions = std::min(workers, max_registered_id);
+  inst->layout = record_layout{opts.key_pos, opts.partition_pos};
+  for (size_t i = 1; i <= inst->opts.partitions; ++i) {
+    auto tbl = std::make_shared<table>(opts.type, inst->layout);
+    auto hdl = sys.spawn(cache_actor, tbl);
+    if (auto err = register_as(sys, cache_name(i), hdl)) {
+      caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
+      terminate(sys, inst->partitions, cache_name);
+      return err;
+    }
+    inst->partitions.push_back(hdl);
+    inst->tables.push_back(std::move(tbl));
+  }
+  std::atomic_store(&running_cache, cache_ptr{inst});
+  if (auto err = start_buffers(sys, inst->opts.buffers)) {
+    terminate(sys, inst->partitions, cache_name);
+    std::atomic_store(&running_cache, cache_ptr{});
+    return err;
+  }
+  return caf::none;
+}
+
+caf::error stop() {
+  std::lock_guard<std::mutex> guard{lifecycle};
+  auto cache = load_cache();
+  if (!cache)
+    return make_error(errc::not_started, "supercache is not running");
+  caf::error result;
+  if (buffer_sys != nullptr)
+    result = stop_buffers();
+  std::atomic_store(&running_cache, cache_ptr{});
+  terminate(*cache->sys, cache->partitions, cache_name);
+  return result;
+}
+
+caf::expected<options> running_options() {
+  if (auto cache = load_cache())
+    return cache->opts;
+  return make_error(errc::not_started, "supercache is not running");
+}
+
+// -- writing and reading -----------------------------------------------------------
+
+caf::error lazy_put(record x) {
+  return buffer::enqueue(std::move(x));
+}
+
+caf::error put(record x) {
+  auto cache = load_cache();
+  if (!cache)
+    return make_error(errc::not_started);
+  if (auto err = validate(x, cache->layout))
+    return err;
+  auto p = partition_of(x, cache->layout, cache->partitions.size());
+  caf::error result;
+  caf::scoped_actor self{*cache->sys};
+  self->request(cache->partitions[p], caf::infinite, caf::put_atom::value,
+                std::move(x))
+    .receive([](caf::ok_atom) {},
+             [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+caf::expected<std::vector<record>> get(const record& pattern) {
+  auto cache = load_cache();
+  if (!cache)
+    return make_error(errc::not_started);
+  if (auto err = validate(pattern, cache->layout))
+    return err;
+  auto p = partition_of(pattern, cache->layout, cache->partitions.size());
+  return cache->tables[p]->get(key_of(pattern, cache->layout));
+}
+
+caf::expected<size_t> size() {
+  auto cache = load_cache();
+  if (!cache)
+    return make_error(errc::not_started);
+  size_t result = 0;
+  for (auto& tbl : cache->tables)
+    result += tbl->size();
+  return result;
+}
+
+caf::error flush() {
+  std::vector<caf::actor> targets;
+  caf::actor_system* sys = nullptr;
+  {
+    gate_guard guard;
+    if (!guard.open())
+      return make_error(errc::not_started);
+    targets.assign(buffers.begin(), buffers.begin() + num_buffers);
+    sys = buffer_sys;
+  }
+  caf::error result;
+  caf::scoped_actor self{*sys};
+  for (auto& hdl : targets)
+    self->request(hdl, caf::infinite, caf::flush_atom::value)
+      .receive([](caf::ok_atom) {},
+               [&](caf::error& err) {
+                 if (!result)
+                   result = std::move(err);
+               });
+  return result;
+}
+
+// -- buffers -----------------------------------------------------------------------
+
+namespace buffer {
+
+caf::error start(caf::actor_system& sys, size_t n) {
+  std::lock_guard<std::mutex> guard{lifecycle};
+  return start_buffers(sys, n);
+}
+
+caf::error enqueue(record x) {
+  gate_guard guard;
+  if (!guard.open())
+    return make_error(errc::not_started);
+  if (auto err = validate(x, hot_layout))
+    return err;
+  entry e;
+  e.partition = partition_of(x, hot_layout, hot_partitions);
+  e.value = std::move(x);
+  auto& hdl = buffers[routing::current_lane() % num_buffers];
+  caf::anon_send(hdl, std::move(e));
+  return caf::none;
+}
+
+caf::error stop() {
+  std::lock_guard<std::mutex> guard{lifecycle};
+  return stop_buffers();
+}
+
+} // namespace buffer
+
+} // namespace supercache

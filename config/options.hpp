@@ -1,0 +1,58 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+namespace supercache {
+
+/// Storage discipline of the cache partitions (ETS table types).
+enum class table_type : uint8_t {
+  /// One record per key: the last write of a key wins.
+  set,
+  /// Distinct records per key: writing an equal record twice stores it once.
+  bag,
+};
+
+/// Returns `"set"` or `"bag"`.
+const char* to_string(table_type x);
+
+/// Every option of the `[supercache]` configuration section, with its default.
+/// Declared once in `config/options.cpp`; see README "Configuration".
+struct options {
+  /// Number of buffer actors (`buffer_1` ... `buffer_N`), 1..999;
+  /// 0 means one per scheduler worker, resolved by `start`.
+  size_t buffers = 0;
+
+  /// Number of cache partitions (`cache_1` ... `cache_P`), 1..999;
+  /// 0 means one per scheduler worker, resolved by `start`.
+  size_t partitions = 0;
+
+  /// Position of the key element in a record (0-based).
+  size_t key_pos = 0;
+
+  /// Position of the element that picks the partition of a record (0-based).
+  size_t partition_pos = 0;
+
+  /// Storage discipline of the cache partitions.
+  table_type type = table_type::set;
+
+  /// Reads and validates the `[supercache]` options of `cfg`, including the
+  /// config file `cfg` was parsed from: an unknown key, a value of the wrong
+  /// type or out of range gives `errc::invalid_option` naming key and value.
+  static caf::expected<options> from(const caf::actor_system_config& cfg);
+
+  /// Checks the ranges of all fields; returns `errc::invalid_option` naming
+  /// the first field that is out of range.
+  caf::error validate() const;
+};
+
+/// Declares the `[supercache]` options (with descriptions for `--long-help`)
+/// on `cfg`. Called by `supercache::configure`.
+void declare_options(caf::actor_system_config& cfg);
+
+} // namespace supercache

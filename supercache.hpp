@@ -1,0 +1,71 @@
+#pragma once
+
+/// supercache: lazy, batched writes into a partitioned cache, on CAF actors.
+///
+/// `lazy_put` hands a record to the buffer actor of the calling scheduler
+/// worker and returns at once; each buffer streams records in batches into
+/// the cache partition actors that own the data. See README.md.
+///
+/// One started instance per process. `start`, `stop`, `put`, `flush` and
+/// `buffer::start`/`stop` block the calling thread: call them from ordinary
+/// threads, not from inside an actor's message handler (actors send messages
+/// to `buffer_N` and `cache_N` instead; see actors/messages.hpp).
+
+#include <cstddef>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/buffer.hpp"
+#include "actors/cache.hpp"
+#include "actors/errc.hpp"
+#include "actors/messages.hpp"
+#include "config/options.hpp"
+
+namespace supercache {
+
+/// Declares the `[supercache]` options, the message types and the error
+/// category on `cfg`. Call before constructing the `caf::actor_system`.
+void configure(caf::actor_system_config& cfg);
+
+/// Starts the cache partitions, then the buffers, with options read from
+/// `sys.config()` (which must have been passed to `configure`).
+caf::error start(caf::actor_system& sys);
+
+/// Starts the cache partitions (`cache_1` ... `cache_P`), then the buffers
+/// (`buffer_1` ... `buffer_N`). `lazy_put` works as soon as this returns.
+/// Errors: `invalid_option`, `already_started`.
+caf::error start(caf::actor_system& sys, const options& opts);
+
+/// Enqueues `x` for an asynchronous write; the same as `buffer::enqueue`.
+caf::error lazy_put(record x);
+
+/// Stores `x` synchronously: visible to `get` when this returns.
+/// Errors: `not_started`, `invalid_record`.
+caf::error put(record x);
+
+/// Returns the records whose key equals the key element of `pattern`, from
+/// the partition that its partition element picks (SuperCache's `get!/1`).
+/// A `set` gives at most one record. Reads the partition's table directly.
+caf::expected<std::vector<record>> get(const record& pattern);
+
+/// Returns the number of records stored in all partitions.
+caf::expected<size_t> size();
+
+/// Returns once every `lazy_put` that returned none before this call, from any
+/// thread, is visible to `get`. Safe to call concurrently with producers.
+caf::error flush();
+
+/// Stops the buffers (draining every accepted record into the cache), then the
+/// cache partitions. Afterwards no supercache actor is alive and no supercache
+/// name is in the registry. Errors: `not_started`.
+caf::error stop();
+
+/// Returns the options of the running instance, with `buffers` and
+/// `partitions` resolved. Errors: `not_started`.
+caf::expected<options> running_options();
+
+} // namespace supercache
