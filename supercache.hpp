@@ -64,6 +64,11 @@ caf::error flush();
 /// name is in the registry. Errors: `not_started`.
 caf::error stop();
 
+/// Returns the number of records the cache held when the last `stop` ended
+/// it, after draining the buffers (e.g. for a shutdown report).
+/// Errors: `not_started` if `stop` never completed.
+caf::expected<size_t> last_stop_size();
+
 /// Returns the options of the running instance, with `buffers` and
 /// `partitions` resolved. Errors: `not_started`.
 caf::expected<options> running_options();

@@ -13,6 +13,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/gate.hpp"
 #include "actors/names.hpp"
 #include "actors/routing.hpp"
 
@@ -45,58 +46,21 @@ cache_ptr load_cache() {
 
 // -- the running buffers ---------------------------------------------------------
 
-/// Number of gate stripes; a thread uses stripe `thread_index() % stripes`.
-constexpr size_t stripes = 64;
+/// Admits `enqueue` and `flush` while the buffers run.
+gate buffer_gate;
 
-/// Counts the producers between checking `accepting` and sending, per stripe,
-/// so `buffer::stop` can wait until no accepted record is still on its way.
-struct alignas(64) gate {
-  std::atomic<uint64_t> inside{0};
-};
-
-std::array<gate, stripes> gates;
-
-/// Whether `enqueue` accepts records. Set after the fields below are written.
-std::atomic<bool> accepting{false};
-
-/// Fields read by `enqueue` after it saw `accepting` (written only while no
-/// producer is inside a gate with `accepting` set).
+/// Fields read by `enqueue` after its pass was admitted; written only while
+/// the gate is closed and drained.
 std::array<caf::actor, max_registered_id> buffers;
 size_t num_buffers = 0;
 record_layout hot_layout;
 size_t hot_partitions = 1;
 
+/// Records in the cache when the last `stop` ended it; -1 before any stop.
+std::atomic<int64_t> stopped_size{-1};
+
 /// The system the buffers run in, or null.
 caf::actor_system* buffer_sys = nullptr;
-
-/// RAII guard for one gate stripe.
-class gate_guard {
-public:
-  gate_guard() : gate_(gates[routing::thread_index() % stripes].inside) {
-    gate_.fetch_add(1, std::memory_order_seq_cst);
-  }
-
-  ~gate_guard() {
-    gate_.fetch_sub(1, std::memory_order_release);
-  }
-
-  /// Returns whether the buffers accept records; stays true until the guard
-  /// is destroyed.
-  bool open() const noexcept {
-    return accepting.load(std::memory_order_seq_cst);
-  }
-
-private:
-  std::atomic<uint64_t>& gate_;
-};
-
-/// Closes the gate and waits until no producer is past it.
-void close_gates() {
-  accepting.store(false, std::memory_order_seq_cst);
-  for (auto& g : gates)
-    while (g.inside.load(std::memory_order_seq_cst) != 0)
-      std::this_thread::yield();
-}
 
 // -- registry helpers --------------------------------------------------------------
 
@@ -161,14 +125,14 @@ caf::error start_buffers(caf::actor_system& sys, size_t n) {
   hot_partitions = cache->partitions.size();
   buffer_sys = &sys;
   routing::learn_workers(sys);
-  accepting.store(true, std::memory_order_seq_cst);
+  buffer_gate.open();
   return caf::none;
 }
 
 caf::error stop_buffers() {
   if (buffer_sys == nullptr)
     return make_error(errc::not_started, "no buffers are running");
-  close_gates();
+  buffer_gate.close_and_wait();
   // Every accepted record is now in a mailbox, ahead of the stop message.
   auto& sys = *buffer_sys;
   caf::error result;
@@ -266,7 +230,18 @@ caf::error stop() {
     result = stop_buffers();
   std::atomic_store(&running_cache, cache_ptr{});
   terminate(*cache->sys, cache->partitions, cache_name);
+  int64_t stored = 0;
+  for (auto& tbl : cache->tables)
+    stored += static_cast<int64_t>(tbl->size());
+  stopped_size.store(stored);
   return result;
+}
+
+caf::expected<size_t> last_stop_size() {
+  auto n = stopped_size.load();
+  if (n < 0)
+    return make_error(errc::not_started, "supercache was never stopped");
+  return static_cast<size_t>(n);
 }
 
 caf::expected<options> running_options() {
@@ -321,8 +296,8 @@ caf::error flush() {
   std::vector<caf::actor> targets;
   caf::actor_system* sys = nullptr;
   {
-    gate_guard guard;
-    if (!guard.open())
+    gate::pass pass{buffer_gate};
+    if (!pass.admitted())
       return make_error(errc::not_started);
     targets.assign(buffers.begin(), buffers.begin() + num_buffers);
     sys = buffer_sys;
@@ -349,8 +324,8 @@ caf::error start(caf::actor_system& sys, size_t n) {
 }
 
 caf::error enqueue(record x) {
-  gate_guard guard;
-  if (!guard.open())
+  gate::pass pass{buffer_gate};
+  if (!pass.admitted())
     return make_error(errc::not_started);
   if (auto err = validate(x, hot_layout))
     return err;
