@@ -38,7 +38,9 @@ caf::behavior cache_actor(caf::stateful_actor<cache_state>* self,
       return caf::ok_atom::value;
     },
     [=](caf::get_atom,
-        const record& pattern) -> caf::result<std::vector<record>> {
+        const record& pattern) -> caf::expected<std::vector<record>> {
+      // Not caf::result: its brace-initialization would wrap the vector into
+      // one JSON value (std::vector<json>'s initializer_list constructor).
       auto& tbl = *self->state.data;
       if (auto err = validate(pattern, tbl.layout()))
         return err;

@@ -11,6 +11,7 @@
 
 #include <caf/actor_registry.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/sec.hpp>
 #include <caf/send.hpp>
 
 #include "actors/gate.hpp"
@@ -199,7 +200,7 @@ caf::error start(caf::actor_system& sys, const options& opts) {
     inst->opts.buffers = std::min(workers, max_registered_id);
   if (inst->opts.partitions == 0)
     inst->opts.partitions = std::min(workers, max_registered_id);
-  inst->layout = record_layout{opts.key_pos, opts.partition_pos};
+  inst->layout = opts.layout();
   for (size_t i = 1; i <= inst->opts.partitions; ++i) {
     auto tbl = std::make_shared<table>(opts.type, inst->layout);
     auto hdl = sys.spawn(cache_actor, tbl);
@@ -308,7 +309,12 @@ caf::error flush() {
     self->request(hdl, caf::infinite, caf::flush_atom::value)
       .receive([](caf::ok_atom) {},
                [&](caf::error& err) {
-                 if (!result)
+                 if (result)
+                   return;
+                 if (err == caf::sec::request_receiver_down)
+                   result = make_error(errc::not_started,
+                                       "the buffers stopped during flush");
+                 else
                    result = std::move(err);
                });
   return result;

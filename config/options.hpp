@@ -8,6 +8,8 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include "actors/record.hpp"
+
 namespace supercache {
 
 /// Storage discipline of the cache partitions (ETS table types).
@@ -45,6 +47,11 @@ struct options {
   /// config file `cfg` was parsed from: an unknown key, a value of the wrong
   /// type or out of range gives `errc::invalid_option` naming key and value.
   static caf::expected<options> from(const caf::actor_system_config& cfg);
+
+  /// Returns where records keep their key and partition element.
+  record_layout layout() const noexcept {
+    return {key_pos, partition_pos};
+  }
 
   /// Checks the ranges of all fields; returns `errc::invalid_option` naming
   /// the first field that is out of range.

@@ -39,7 +39,7 @@ constexpr auto reply_timeout = std::chrono::seconds(10);
 // stdout at a time and plain `std::cout` keeps the lines in order. (A program
 // with many printing actors would use `caf::aout`.)
 
-// -- the importer --------------------------------------------------------------
+// -- the importer -------------------------------------------------------------
 
 /// State of the `user_importer` actor.
 struct importer_state {
@@ -166,7 +166,7 @@ void user_importer(importer_actor* self) {
                                 "partition-pos=0 (the defaults)"));
     return;
   }
-  st.layout = supercache::record_layout{opts->key_pos, opts->partition_pos};
+  st.layout = opts->layout();
   st.partitions = opts->partitions;
   st.users = users();
   // Look the buffers up once, by their registry names, and keep the handles:
@@ -225,7 +225,7 @@ void user_importer(importer_actor* self) {
   // would terminate on its own once none is pending; it quits explicitly.
 }
 
-// -- main ----------------------------------------------------------------------
+// -- main ---------------------------------------------------------------------
 
 /// Prints `what` and the rendered `err` to stderr; returns exit status 1.
 int print_error(const std::string& what, const caf::error& err) {

@@ -88,7 +88,7 @@ struct stop_guard {
   }
 };
 
-// -- the example ---------------------------------------------------------------
+// -- the example --------------------------------------------------------------
 
 int run(caf::actor_system& sys) {
   // 1. Start. The seed's `SuperCache.Buffer.start(System.schedulers_online())`
@@ -139,7 +139,7 @@ int run(caf::actor_system& sys) {
   // 3. A bad record. Records are JSON arrays (the port of Elixir tuples) with
   //    an element at key-pos and partition-pos. Anything else is rejected on
   //    the caller's thread with `invalid_record` and reaches no actor.
-  std::cout << "[3] enqueue bad records (rejected before any actor sees "
+  std::cout << "[3] lazy_put bad records (rejected before any actor sees "
                "them)\n";
   for (auto bad : {record{{"id", 4}, {"name", "Mallory"}}, record::array()}) {
     auto shown = bad.dump();
