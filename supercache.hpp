@@ -64,6 +64,11 @@ caf::error flush();
 /// name is in the registry. Errors: `not_started`.
 caf::error stop();
 
+/// Returns counters of the running instance as a JSON object:
+/// `{"records":N,"batches":B,"avg_batch":R/B,"partitions":[{"records":..,
+/// "batches":..,"batched_records":..},...]}`. Errors: `not_started`.
+caf::expected<nlohmann::json> stats();
+
 /// Returns the number of records the cache held when the last `stop` ended
 /// it, after draining the buffers (e.g. for a shutdown report).
 /// Errors: `not_started` if `stop` never completed.

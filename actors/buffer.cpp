@@ -70,15 +70,16 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
   });
   return {
     [=](entry& x) { push(self, std::move(x)); },
-    [=](caf::put_atom, record& x) -> caf::result<caf::ok_atom> {
+    [=](caf::put_atom, const record& x) -> caf::result<caf::ok_atom> {
       auto& state = self->state;
       if (state.stopping)
         return make_error(errc::not_started, "the buffer is stopping");
       if (auto err = validate(x, state.layout))
         return err;
+      auto [value, hash] = packed::pack(x, state.layout);
       entry e;
-      e.partition = partition_of(x, state.layout, state.partitions.size());
-      e.value = std::move(x);
+      e.partition = partition_index(hash, state.partitions.size());
+      e.value = std::move(value);
       push(self, std::move(e));
       return caf::ok_atom::value;
     },

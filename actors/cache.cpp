@@ -30,11 +30,11 @@ caf::behavior cache_actor(caf::stateful_actor<cache_state>* self,
             CAF_LOG_WARNING("stream from a buffer closed: " << err);
         });
     },
-    [=](caf::put_atom, record& x) -> caf::result<caf::ok_atom> {
+    [=](caf::put_atom, const record& x) -> caf::result<caf::ok_atom> {
       auto& tbl = *self->state.data;
       if (auto err = validate(x, tbl.layout()))
         return err;
-      tbl.insert(std::move(x));
+      tbl.insert(packed::pack(x, tbl.layout()).first);
       return caf::ok_atom::value;
     },
     [=](caf::get_atom,

@@ -24,12 +24,11 @@
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/sec.hpp>
-#include <nlohmann/json.hpp>
+
+#include "actors/packed.hpp"
+#include "actors/record.hpp"
 
 namespace supercache {
-
-/// A record: a JSON array, the port of an Elixir tuple (`["user", 1, "A"]`).
-using record = nlohmann::json;
 
 // -- atoms (at most 10 characters in CAF 0.17) --------------------------------
 
@@ -47,9 +46,9 @@ using size_atom = caf::atom_constant<caf::atom("sc_size")>;
 
 // -- stream element -----------------------------------------------------------
 
-/// One element of a buffer's stream: a record bound for one cache partition,
-/// or a flush barrier that travels to every partition behind the records
-/// before it.
+/// One element of a buffer's stream: a packed record bound for one cache
+/// partition, or a flush barrier that travels to every partition behind the
+/// records before it.
 struct entry {
   /// Index of the destination partition (0-based); unused for barriers.
   uint32_t partition = 0;
@@ -57,9 +56,31 @@ struct entry {
   /// 0 for a record; otherwise the id of a flush barrier of the sender.
   uint64_t barrier = 0;
 
-  /// The record; null for barriers.
-  record value;
+  /// The record; empty for barriers.
+  packed value;
 };
+
+/// Serializes a packed record as its block; a received block is checked
+/// (bounds, MessagePack, nesting depth) before it is accepted.
+/// @relates packed
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, packed& x) {
+  std::string block;
+  if constexpr (Inspector::reads_state)
+    block = std::string{x.block()};
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    if (block.empty()) {
+      x = packed{};
+      return caf::none;
+    }
+    auto y = packed::from_block(block);
+    if (!y)
+      return std::move(y.error());
+    x = std::move(*y);
+    return caf::none;
+  });
+  return f(caf::meta::type_name("supercache::packed"), block, load);
+}
 
 /// @relates entry
 template <class Inspector>
@@ -72,18 +93,20 @@ typename Inspector::result_type inspect(Inspector& f, entry& x) {
 
 namespace nlohmann {
 
-/// Serializes a JSON value as MessagePack bytes (compact, lossless), so that
-/// records can travel in CAF messages, locally and over the network.
+/// Serializes a JSON value as its MessagePack bytes (compact, lossless), so
+/// that records can travel in CAF messages; received bytes are checked, and
+/// nesting deeper than 512 levels is rejected rather than overflowing the
+/// stack.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, json& x) {
-  std::vector<uint8_t> bytes;
+  std::string bytes;
   if constexpr (Inspector::reads_state)
-    bytes = json::to_msgpack(x);
+    supercache::append_msgpack(x, bytes);
   auto load = caf::meta::load_callback([&]() -> caf::error {
-    x = json::from_msgpack(bytes, true, false);
-    if (x.is_discarded())
-      return caf::make_error(caf::sec::invalid_argument,
-                             "malformed MessagePack record");
+    auto y = supercache::from_msgpack(bytes);
+    if (!y)
+      return std::move(y.error());
+    x = std::move(*y);
     return caf::none;
   });
   return f(caf::meta::type_name("json"), bytes, load);

@@ -1,13 +1,18 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <caf/error.hpp>
-
-#include "actors/messages.hpp"
+#include <caf/expected.hpp>
+#include <nlohmann/json.hpp>
 
 namespace supercache {
+
+/// A record: a JSON array, the port of an Elixir tuple (`["user", 1, "A"]`).
+using record = nlohmann::json;
 
 /// Where a record keeps its key and the element that picks its partition.
 struct record_layout {
@@ -22,9 +27,29 @@ struct record_layout {
 /// `errc::invalid_record` naming what is wrong otherwise.
 caf::error validate(const record& x, const record_layout& layout);
 
-/// Returns the stored form of the key of a valid record `x`: its key element
-/// as compact JSON text, so `1`, `1.0` and `"1"` are three keys (as in ETS).
+/// Appends the MessagePack encoding of `x` to `out`. Equal values give equal
+/// bytes, and values of different JSON types give different bytes (`1`,
+/// `1.0` and `"1"` differ; a signed and an unsigned 5 do not).
+void append_msgpack(const record& x, std::string& out);
+
+/// Decodes MessagePack bytes; nesting deeper than `max_depth` and malformed
+/// bytes give `caf::sec::invalid_argument` instead of a crash.
+caf::expected<record> from_msgpack(std::string_view bytes,
+                                   size_t max_depth = 512);
+
+/// Returns the stored form of the key of a valid record `x`: the MessagePack
+/// bytes of its key element, so `1`, `1.0` and `"1"` are three keys (as in
+/// ETS).
 std::string key_of(const record& x, const record_layout& layout);
+
+/// Returns the hash that picks a partition from the MessagePack bytes of a
+/// partition element.
+uint64_t partition_hash(std::string_view element_bytes) noexcept;
+
+/// Maps a partition hash to a partition (0-based, below `partitions`).
+inline uint32_t partition_index(uint64_t hash, size_t partitions) noexcept {
+  return partitions <= 1 ? 0u : static_cast<uint32_t>(hash % partitions);
+}
 
 /// Returns the partition (0-based, below `partitions`) of a valid record `x`.
 /// Equal partition elements always pick the same partition.

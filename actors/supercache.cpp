@@ -293,6 +293,29 @@ caf::expected<size_t> size() {
   return result;
 }
 
+caf::expected<nlohmann::json> stats() {
+  auto cache = load_cache();
+  if (!cache)
+    return make_error(errc::not_started);
+  auto parts = nlohmann::json::array();
+  size_t records = 0;
+  size_t batches = 0;
+  size_t batched = 0;
+  for (auto& tbl : cache->tables) {
+    parts.push_back({{"records", tbl->size()},
+                     {"batches", tbl->batches()},
+                     {"batched_records", tbl->batched_records()}});
+    records += tbl->size();
+    batches += tbl->batches();
+    batched += tbl->batched_records();
+  }
+  double avg = batches > 0 ? static_cast<double>(batched) / batches : 0.0;
+  return nlohmann::json{{"records", records},
+                        {"batches", batches},
+                        {"avg_batch", avg},
+                        {"partitions", std::move(parts)}};
+}
+
 caf::error flush() {
   std::vector<caf::actor> targets;
   caf::actor_system* sys = nullptr;
@@ -335,9 +358,10 @@ caf::error enqueue(record x) {
     return make_error(errc::not_started);
   if (auto err = validate(x, hot_layout))
     return err;
+  auto [value, hash] = packed::pack(x, hot_layout);
   entry e;
-  e.partition = partition_of(x, hot_layout, hot_partitions);
-  e.value = std::move(x);
+  e.partition = partition_index(hash, hot_partitions);
+  e.value = std::move(value);
   auto& hdl = buffers[routing::current_lane() % num_buffers];
   caf::anon_send(hdl, std::move(e));
   return caf::none;

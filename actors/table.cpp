@@ -1,55 +1,116 @@
 #include "actors/table.hpp"
 
-#include <algorithm>
+#include <functional>
 #include <mutex>
 
 namespace supercache {
 
+namespace {
+
+constexpr size_t initial_capacity = 1024;
+
+uint64_t key_hash(std::string_view key) noexcept {
+  return std::hash<std::string_view>{}(key);
+}
+
+} // namespace
+
 table::table(table_type type, record_layout layout)
-  : type_(type), layout_(layout) {
-  // nop
+  : type_(type), layout_(layout), slots_(initial_capacity) {
+  bytes_ = slots_.size() * sizeof(slot);
 }
 
 void table::insert(record x) {
+  insert(packed::pack(x, layout_).first);
+}
+
+void table::insert(packed x) {
   std::unique_lock<std::shared_mutex> guard{mtx_};
   insert_locked(std::move(x));
 }
 
 size_t table::insert(std::vector<entry>& xs) {
   size_t applied = 0;
-  std::unique_lock<std::shared_mutex> guard{mtx_};
-  for (auto& x : xs) {
-    if (x.barrier != 0)
-      continue;
-    insert_locked(std::move(x.value));
-    ++applied;
+  {
+    std::unique_lock<std::shared_mutex> guard{mtx_};
+    for (auto& x : xs) {
+      if (x.barrier != 0 || x.value.empty())
+        continue;
+      insert_locked(std::move(x.value));
+      ++applied;
+    }
   }
+  batches_.fetch_add(1, std::memory_order_relaxed);
+  batched_records_.fetch_add(applied, std::memory_order_relaxed);
   return applied;
 }
 
-void table::insert_locked(record&& x) {
-  auto& slot = data_[key_of(x, layout_)];
-  if (type_ == table_type::set) {
-    if (slot.empty()) {
-      slot.emplace_back(std::move(x));
-      size_.fetch_add(1, std::memory_order_release);
-    } else {
-      slot.front() = std::move(x);
+void table::update_bytes(int64_t delta) noexcept {
+  bytes_.fetch_add(static_cast<size_t>(delta), std::memory_order_relaxed);
+}
+
+void table::insert_locked(packed&& x) {
+  auto used = size_.load(std::memory_order_relaxed);
+  if ((used + 1) * 4 > slots_.size() * 3)
+    grow();
+  auto key = x.key();
+  auto h = key_hash(key);
+  auto mask = slots_.size() - 1;
+  for (auto i = h & mask;; i = (i + 1) & mask) {
+    auto& s = slots_[i];
+    if (s.value.empty()) {
+      update_bytes(static_cast<int64_t>(x.block().size()));
+      s.hash = h;
+      s.value = std::move(x);
+      size_.store(used + 1, std::memory_order_release);
+      return;
     }
-    return;
-  }
-  if (std::find(slot.begin(), slot.end(), x) == slot.end()) {
-    slot.emplace_back(std::move(x));
-    size_.fetch_add(1, std::memory_order_release);
+    if (s.hash != h || s.value.key() != key)
+      continue;
+    if (type_ == table_type::set) {
+      update_bytes(static_cast<int64_t>(x.block().size())
+                   - static_cast<int64_t>(s.value.block().size()));
+      s.value = std::move(x); // the old block is freed with `x`
+      return;
+    }
+    if (s.value == x)
+      return; // a bag stores identical records once
   }
 }
 
-std::vector<record> table::get(const std::string& key) const {
+void table::grow() {
+  std::vector<slot> old(slots_.size() * 2);
+  old.swap(slots_);
+  update_bytes(static_cast<int64_t>(old.size() * sizeof(slot)));
+  auto mask = slots_.size() - 1;
+  // Start behind an empty slot so each probe run is moved in probe order:
+  // records of one key keep the order they were stored in.
+  size_t start = 0;
+  while (!old[start].value.empty())
+    ++start;
+  for (size_t n = 0; n < old.size(); ++n) {
+    auto& s = old[(start + n) % old.size()];
+    if (s.value.empty())
+      continue;
+    auto i = s.hash & mask;
+    while (!slots_[i].value.empty())
+      i = (i + 1) & mask;
+    slots_[i] = std::move(s);
+  }
+}
+
+std::vector<record> table::get(std::string_view key) const {
+  std::vector<record> result;
+  auto h = key_hash(key);
   std::shared_lock<std::shared_mutex> guard{mtx_};
-  auto i = data_.find(key);
-  if (i == data_.end())
-    return {};
-  return i->second;
+  auto mask = slots_.size() - 1;
+  for (auto i = h & mask;; i = (i + 1) & mask) {
+    auto& s = slots_[i];
+    if (s.value.empty())
+      return result;
+    if (s.hash == h && s.value.key() == key)
+      result.emplace_back(s.value.unpack());
+  }
 }
 
 } // namespace supercache

@@ -2,18 +2,21 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <shared_mutex>
-#include <string>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
 #include "actors/messages.hpp"
+#include "actors/packed.hpp"
 #include "actors/record.hpp"
 #include "config/options.hpp"
 
 namespace supercache {
 
-/// The records of one cache partition, keyed by `key_of`.
+/// The records of one cache partition: an open-addressing hash table of
+/// packed records (16 bytes a slot, plus one block of about 32 bytes for a
+/// small record), keyed by the MessagePack bytes of the key element.
 ///
 /// Thread safety: one writer (the partition's cache actor) and any number of
 /// concurrent readers. Writers take an exclusive lock once per batch; readers
@@ -31,8 +34,11 @@ public:
   // -- writing (the owning actor only) ----------------------------------------
 
   /// Stores one valid record: for `set` it replaces the record of its key, for
-  /// `bag` it is added unless an equal record is stored under its key.
+  /// `bag` it is added unless an identical record is stored under its key.
   void insert(record x);
+
+  /// Stores one packed record, as `insert(record)`.
+  void insert(packed x);
 
   /// Stores every record of `xs` that is not a barrier, in order, under one
   /// lock. Returns the number of records applied.
@@ -40,12 +46,29 @@ public:
 
   // -- reading (any thread) ---------------------------------------------------
 
-  /// Returns the records stored under `key` (`key_of` form).
-  std::vector<record> get(const std::string& key) const;
+  /// Returns the records stored under `key` (the `key_of` form), for `bag` in
+  /// the order they were first stored.
+  std::vector<record> get(std::string_view key) const;
 
   /// Returns the number of records stored.
   size_t size() const noexcept {
     return size_.load(std::memory_order_acquire);
+  }
+
+  /// Returns the bytes the stored records and the slot array occupy (not
+  /// counting allocator overhead).
+  size_t bytes() const noexcept {
+    return bytes_.load(std::memory_order_relaxed);
+  }
+
+  /// Returns the number of batches applied with `insert(std::vector<entry>&)`.
+  size_t batches() const noexcept {
+    return batches_.load(std::memory_order_relaxed);
+  }
+
+  /// Returns the number of records applied by batches (stored or replacing).
+  size_t batched_records() const noexcept {
+    return batched_records_.load(std::memory_order_relaxed);
   }
 
   /// Returns the storage discipline.
@@ -59,13 +82,25 @@ public:
   }
 
 private:
-  void insert_locked(record&& x);
+  struct slot {
+    uint64_t hash = 0;
+    packed value;
+  };
+
+  void insert_locked(packed&& x);
+
+  void grow();
+
+  void update_bytes(int64_t delta) noexcept;
 
   const table_type type_;
   const record_layout layout_;
   mutable std::shared_mutex mtx_;
-  std::unordered_map<std::string, std::vector<record>> data_;
+  std::vector<slot> slots_;
   std::atomic<size_t> size_{0};
+  std::atomic<size_t> bytes_{0};
+  std::atomic<size_t> batches_{0};
+  std::atomic<size_t> batched_records_{0};
 };
 
 } // namespace supercache
