@@ -65,14 +65,24 @@ caf::error flush();
 caf::error stop();
 
 /// Returns counters of the running instance as a JSON object:
-/// `{"records":N,"batches":B,"avg_batch":R/B,"partitions":[{"records":..,
-/// "batches":..,"batched_records":..},...]}`. Errors: `not_started`.
+/// `{"records":N,"batches":B,"avg_batch":R/B,"latency_us":{"samples":S,
+/// "p50":..,"p99":..,"p999":..,"max":..},"partitions":[{"records":..,
+/// "batches":..,"batched_records":..},...]}`. `latency_us` times 1 in 16
+/// lazy_puts from the call until the record is visible to `get`.
+/// Errors: `not_started`.
 caf::expected<nlohmann::json> stats();
 
 /// Returns the number of records the cache held when the last `stop` ended
 /// it, after draining the buffers (e.g. for a shutdown report).
 /// Errors: `not_started` if `stop` never completed.
 caf::expected<size_t> last_stop_size();
+
+/// Returns whether the library was built to link mimalloc
+/// (`SUPERCACHE_ALLOCATOR=mimalloc`, the default).
+bool mimalloc_linked() noexcept;
+
+/// Returns the malloc in effect in this process: `"mimalloc"` or `"system"`.
+const char* allocator() noexcept;
 
 /// Returns the options of the running instance, with `buffers` and
 /// `partitions` resolved. Errors: `not_started`.

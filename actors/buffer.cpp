@@ -14,11 +14,16 @@ namespace {
 
 using buffer_actor_ptr = caf::stateful_actor<buffer_state>*;
 
-/// Queues `x` on the stage and ships every full batch that credit allows.
+/// Queues `x` on the stage and ships what credit allows: only full batches
+/// while more messages wait in the mailbox, everything once it is empty, so a
+/// trickle is not held back by `stream.max-batch-delay`.
 void push(buffer_actor_ptr self, entry&& x) {
   auto& st = self->state;
   st.stage->out().push_to(x.partition, std::move(x));
-  st.stage->push();
+  if (self->mailbox().empty())
+    st.stage->out().force_emit_batches();
+  else
+    st.stage->push();
 }
 
 /// Sends a barrier behind everything queued and returns the promise that is

@@ -58,7 +58,14 @@ struct entry {
 
   /// The record; empty for barriers.
   packed value;
+
+  /// For 1 in `latency_sample_every` records: when it was enqueued
+  /// (`steady_ns`), so the cache can time enqueue-to-visible; else 0.
+  int64_t enqueued_ns = 0;
 };
+
+/// One record in this many carries its enqueue time.
+constexpr uint32_t latency_sample_every = 16;
 
 /// Serializes a packed record as its block; a received block is checked
 /// (bounds, MessagePack, nesting depth) before it is accepted.
@@ -86,7 +93,7 @@ typename Inspector::result_type inspect(Inspector& f, packed& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, entry& x) {
   return f(caf::meta::type_name("supercache::entry"), x.partition, x.barrier,
-           x.value);
+           x.value, x.enqueued_ns);
 }
 
 } // namespace supercache

@@ -15,6 +15,7 @@
 #include <caf/send.hpp>
 
 #include "actors/gate.hpp"
+#include "actors/latency.hpp"
 #include "actors/names.hpp"
 #include "actors/routing.hpp"
 
@@ -301,7 +302,9 @@ caf::expected<nlohmann::json> stats() {
   size_t records = 0;
   size_t batches = 0;
   size_t batched = 0;
+  latency_histogram latency;
   for (auto& tbl : cache->tables) {
+    latency.merge(tbl->latency());
     parts.push_back({{"records", tbl->size()},
                      {"batches", tbl->batches()},
                      {"batched_records", tbl->batched_records()}});
@@ -310,9 +313,16 @@ caf::expected<nlohmann::json> stats() {
     batched += tbl->batched_records();
   }
   double avg = batches > 0 ? static_cast<double>(batched) / batches : 0.0;
+  auto us = [&](double q) { return latency.percentile(q) / 1e3; };
   return nlohmann::json{{"records", records},
                         {"batches", batches},
                         {"avg_batch", avg},
+                        {"latency_us",
+                         {{"samples", latency.count()},
+                          {"p50", us(0.5)},
+                          {"p99", us(0.99)},
+                          {"p999", us(0.999)},
+                          {"max", latency.max() / 1e3}}},
                         {"partitions", std::move(parts)}};
 }
 
@@ -362,6 +372,11 @@ caf::error enqueue(record x) {
   entry e;
   e.partition = partition_index(hash, hot_partitions);
   e.value = std::move(value);
+  thread_local uint32_t sample_countdown = 0;
+  if (sample_countdown-- == 0) {
+    sample_countdown = latency_sample_every - 1;
+    e.enqueued_ns = steady_ns();
+  }
   auto& hdl = buffers[routing::current_lane() % num_buffers];
   caf::anon_send(hdl, std::move(e));
   return caf::none;

@@ -53,6 +53,14 @@ size_t table::insert(std::vector<entry>& xs) {
       ++applied;
     }
   }
+  // The records are visible now: time the sampled ones.
+  int64_t now = 0;
+  for (auto& x : xs)
+    if (x.enqueued_ns != 0) {
+      if (now == 0)
+        now = steady_ns();
+      latency_.record(now - x.enqueued_ns);
+    }
   batches_.fetch_add(1, std::memory_order_relaxed);
   batched_records_.fetch_add(applied, std::memory_order_relaxed);
   return applied;

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "actors/latency.hpp"
 #include "actors/messages.hpp"
 #include "actors/packed.hpp"
 #include "actors/record.hpp"
@@ -71,6 +72,11 @@ public:
     return batched_records_.load(std::memory_order_relaxed);
   }
 
+  /// Returns the enqueue-to-visible latencies of sampled records.
+  const latency_histogram& latency() const noexcept {
+    return latency_;
+  }
+
   /// Returns the storage discipline.
   table_type type() const noexcept {
     return type_;
@@ -101,6 +107,7 @@ private:
   std::atomic<size_t> bytes_{0};
   std::atomic<size_t> batches_{0};
   std::atomic<size_t> batched_records_{0};
+  latency_histogram latency_;
 };
 
 } // namespace supercache

@@ -196,8 +196,6 @@ public:
                    "records per latency level, at most (default 200000)")
       .add<size_t>("latency-ms",
                    "milliseconds per latency level, at most (default 2000)")
-      .add<size_t>("sample-every",
-                   "every Nth latency record is a sample (default 100)")
       .add<size_t>("scale-records",
                    "records per scaling cell (default records / 2)");
   }
@@ -217,8 +215,6 @@ struct workload {
   size_t latency_records = 0;
   /// Milliseconds per latency level, at most.
   size_t latency_ms = 0;
-  /// Every `sample_every`th latency record is timed.
-  size_t sample_every = 0;
   /// Records per scaling cell.
   size_t scale_records = 0;
   /// Scheduler workers of the actor system.
@@ -237,15 +233,13 @@ std::string read_workload(const caf::actor_system_config& cfg, workload& w) {
                               std::min(w.records, size_t{200'000}));
   w.latency_records = caf::get_or(cfg, "latency-records", size_t{200'000});
   w.latency_ms = caf::get_or(cfg, "latency-ms", size_t{2000});
-  w.sample_every = caf::get_or(cfg, "sample-every", size_t{100});
   w.scale_records = caf::get_or(cfg, "scale-records", w.records / 2);
   if (w.mode != "all" && w.mode != "lazy")
     return "--mode=" + w.mode + ": expected \"all\" or \"lazy\"";
   if (w.records == 0 || w.producers == 0 || w.producers > 256)
     return "--records must be positive and --producers 1..256";
-  if (w.sample_every == 0 || w.latency_records == 0 || w.latency_ms == 0)
-    return "--sample-every, --latency-records and --latency-ms must be "
-           "positive";
+  if (w.latency_records == 0 || w.latency_ms == 0)
+    return "--latency-records and --latency-ms must be positive";
   if (w.put_records == 0 || w.scale_records == 0)
     return "--put-records and --scale-records must be positive";
   return {};
@@ -631,88 +625,18 @@ void pace_until(time_point due) {
   }
 }
 
-/// Returns the nearest-rank percentile `q` of sorted `xs` in microseconds.
-double percentile_us(const std::vector<int64_t>& xs, double q) {
-  if (xs.empty())
-    return 0.0;
-  auto rank = static_cast<size_t>(std::ceil(q * xs.size()));
-  auto idx = std::min(xs.size() - 1, rank > 0 ? rank - 1 : 0);
-  return rounded(xs[idx] / 1e3, 1);
-}
-
-/// Latency samples shared by the pacing producer and the observer.
-struct samples {
-  explicit samples(size_t n) : sent_ns(n) {
-    // nop
-  }
-
-  /// Send time of each sample, written before its `lazy_put`.
-  std::vector<std::atomic<int64_t>> sent_ns;
-
-  /// Number of samples whose send time is written.
-  std::atomic<size_t> published{0};
-
-  /// Set once the producer returned.
-  std::atomic<bool> producer_done{false};
-};
-
-/// A sample the observer waits for.
-struct pending_sample {
-  record key;
-  int64_t sent_ns;
-};
-
-/// Polls `get` for every published sample until it is visible; returns the
-/// latencies in ns (unsorted). Counts samples never seen within 10 s, or
-/// whose `get` failed, in `timeouts`.
-std::vector<int64_t> observe(samples& xs, size_t every, size_t& timeouts) {
-  constexpr int64_t give_up_ns = 10'000'000'000;
-  std::vector<int64_t> result;
-  result.reserve(xs.sent_ns.size());
-  std::vector<pending_sample> pending;
-  size_t next = 0;
-  for (;;) {
-    auto done = xs.producer_done.load(std::memory_order_acquire);
-    auto published = xs.published.load(std::memory_order_acquire);
-    for (; next < published; ++next)
-      pending.push_back({make_record(next * every),
-                         xs.sent_ns[next].load(std::memory_order_relaxed)});
-    if (done && pending.empty())
-      return result;
-    auto visible = [&](const pending_sample& x) {
-      auto found = supercache::get(x.key);
-      auto now = to_ns(clock_type::now());
-      if (found && !found->empty()) {
-        result.push_back(now - x.sent_ns);
-        return true;
-      }
-      if (!found || now - x.sent_ns > give_up_ns) {
-        ++timeouts;
-        return true;
-      }
-      return false;
-    };
-    pending.erase(std::remove_if(pending.begin(), pending.end(), visible),
-                  pending.end());
-    std::this_thread::yield();
-  }
-}
-
-/// Phase 5 at one load: a producer paces `lazy_put`s at `target` records/s
-/// while an observer thread times every `sample_every`th record.
+/// Phase 5 at one load: a producer paces `lazy_put`s at `target` records/s;
+/// the cache partitions time 1 in 16 records from `lazy_put` until visible to
+/// `get` (the `latency_us` histogram of `supercache::stats()`), so no
+/// observer thread competes for the cores.
 json run_latency(caf::actor_system& sys, const workload& w, double load,
                  double target, report& r) {
   target = std::max(target, 1.0);
   auto by_time = static_cast<size_t>(target * w.latency_ms / 1000.0);
   auto n = std::max<size_t>(1, std::min(w.latency_records, by_time));
-  auto every = w.sample_every;
-  samples xs{(n + every - 1) / every};
   if (!start_cache(sys, w, w.opts.buffers, w.opts.partitions, r))
     return nullptr;
   stop_guard guard;
-  size_t timeouts = 0;
-  std::vector<int64_t> lat;
-  std::thread observer{[&] { lat = observe(xs, every, timeouts); }};
   size_t errors = 0;
   auto interval = 1e9 / target;
   auto s = run_producers(1, [&](size_t) {
@@ -720,42 +644,33 @@ json run_latency(caf::actor_system& sys, const workload& w, double load,
     for (size_t i = 0; i < n; ++i) {
       auto offset = static_cast<int64_t>(i * interval);
       pace_until(t0 + std::chrono::nanoseconds{offset});
-      auto x = make_record(i);
-      if (i % every == 0) {
-        xs.sent_ns[i / every].store(to_ns(clock_type::now()),
-                                    std::memory_order_relaxed);
-        xs.published.store(i / every + 1, std::memory_order_release);
-      }
-      if (supercache::lazy_put(std::move(x)))
+      if (supercache::lazy_put(make_record(i)))
         ++errors;
     }
-    xs.producer_done = true;
   });
   auto flushed = supercache::flush();
-  observer.join();
   auto stored = value_or(supercache::size(), size_t{0});
+  auto stats = value_or(supercache::stats(), json::object());
   auto tag = "latency at " + std::to_string(std::lround(load * 100)) + "%";
   r.check(!flushed, tag + ": flush: " + supercache::render(flushed));
   r.check(errors == 0, tag + ": " + std::to_string(errors)
                          + " lazy_put calls failed");
   r.check(stored == n, tag + ": stored " + std::to_string(stored) + " of "
                          + std::to_string(n));
-  r.check(timeouts == 0 && lat.size() == xs.sent_ns.size(),
-          tag + ": " + std::to_string(lat.size()) + " of "
-            + std::to_string(xs.sent_ns.size()) + " samples seen");
-  std::sort(lat.begin(), lat.end());
+  auto lat = stats.value("latency_us", json::object());
+  auto samples = lat.value("samples", size_t{0});
+  r.check(samples > 0, tag + ": no latency samples");
   auto secs = seconds(s.start, s.end);
   return {{"load", load},
           {"target_rate", std::llround(target)},
           {"achieved_rate", std::llround(rate_of(n, secs))},
           {"records", n},
-          {"samples", lat.size()},
-          {"p50_us", percentile_us(lat, 0.50)},
-          {"p99_us", percentile_us(lat, 0.99)},
-          {"p999_us", percentile_us(lat, 0.999)},
-          {"max_us", lat.empty() ? 0.0 : rounded(lat.back() / 1e3, 1)},
-          {"errors", errors},
-          {"timeouts", timeouts}};
+          {"samples", samples},
+          {"p50_us", rounded(lat.value("p50", 0.0), 1)},
+          {"p99_us", rounded(lat.value("p99", 0.0), 1)},
+          {"p999_us", rounded(lat.value("p999", 0.0), 1)},
+          {"max_us", rounded(lat.value("max", 0.0), 1)},
+          {"errors", errors}};
 }
 
 // -- 6. memory in a fresh process ---------------------------------------------
@@ -837,9 +752,11 @@ void print_workload(const json& wl) {
               wl["workers"].get<size_t>(), wl["buffers"].get<size_t>(),
               wl["partitions"].get<size_t>(),
               wl["table"].get<std::string>().c_str());
-  std::printf("config file %s (%s); stream.max-batch-delay=%gus "
+  std::printf("malloc: %s; config file %s (%s); "
+              "stream.max-batch-delay=%gus "
               "stream.credit-round-interval=%gus "
               "stream.desired-batch-complexity=%gus\n\n",
+              wl["allocator"].get<std::string>().c_str(),
               wl["config_file"].get<std::string>().c_str(),
               wl["config_file_found"].get<bool>() ? "read" : "not found",
               st["max_batch_delay_us"].get<double>(),
@@ -890,7 +807,7 @@ void print_rates(const json& out) {
 }
 
 /// Prints the latency table of phase 5.
-void print_latency(const json& levels, size_t every) {
+void print_latency(const json& levels) {
   if (!levels.is_array() || levels.empty())
     return;
   std::printf("  5 latency lazy_put -> get  %9s %9s %8s %8s %8s %8s %8s "
@@ -910,9 +827,9 @@ void print_latency(const json& levels, size_t every) {
                 x["max_us"].get<double>(),
                 achieved < 0.95 * target ? "  (pacer fell behind)" : "");
   }
-  std::printf("    one pacing producer; an observer thread polls get for 1 "
-              "in %zu records\n\n",
-              every);
+  std::printf("    one pacing producer; the cache partitions time 1 in %u "
+              "records from lazy_put until visible\n\n",
+              supercache::latency_sample_every);
 }
 
 /// Prints the memory figures of phase 6.
@@ -987,8 +904,8 @@ json describe(const bench_config& cfg, const workload& w) {
     {"put_records", w.put_records},
     {"latency_records", w.latency_records},
     {"latency_ms", w.latency_ms},
-    {"sample_every", w.sample_every},
     {"scale_records", w.scale_records},
+    {"allocator", supercache::allocator()},
     {"config_file", cfg.config_file_path},
     {"config_file_found", std::filesystem::exists(cfg.config_file_path)},
     {"stream",
@@ -1047,7 +964,7 @@ void run_all_mode(caf::actor_system& sys, const workload& w, int argc,
   out["latency"] = json::array();
   for (auto load : {0.1, 0.8})
     out["latency"].push_back(run_latency(sys, w, load, load * e2e, r));
-  print_latency(out["latency"], w.sample_every);
+  print_latency(out["latency"]);
   std::fflush(stdout);
   auto child = run_child(argc, argv);
   if (child.is_object() && child.contains("memory")) {

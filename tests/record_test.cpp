@@ -356,10 +356,12 @@ TEST_CASE("deserializing garbage bytes into a record gives an error") {
   SUBCASE("an entry whose record bytes are garbage") {
     entry e{0, 0, packed::pack(record::array({1, "a"}), record_layout{}).first};
     auto buf = serialize(e);
-    // The record's 4 MessagePack bytes come last (0x92 0x01 0xa1 'a'): replace
-    // the array header with a byte that is never used.
-    REQUIRE_EQ(static_cast<uint8_t>(buf[buf.size() - 4]), 0x92);
-    buf[buf.size() - 4] = static_cast<char>(0xc1);
+    // The record's 4 MessagePack bytes (0x92 0x01 0xa1 'a') come right before
+    // the 8 bytes of `enqueued_ns`: replace the array header with a byte that
+    // is never used.
+    auto header = buf.size() - 8 - 4;
+    REQUIRE_EQ(static_cast<uint8_t>(buf[header]), 0x92);
+    buf[header] = static_cast<char>(0xc1);
     CHECK_EQ(deserialize(buf, e), caf::sec::invalid_argument);
   }
 }

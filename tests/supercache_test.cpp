@@ -379,3 +379,10 @@ TEST_CASE("start fails with already_started when a name is taken and leaves "
   s.sys.registry().erase(buffer::name(2));
   caf::anon_send_exit(squatter, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE("the allocator chosen at build time is the one in effect") {
+  if (mimalloc_linked())
+    CHECK_EQ(std::string{allocator()}, "mimalloc");
+  else
+    CHECK_EQ(std::string{allocator()}, "system");
+}
