@@ -1,8 +1,10 @@
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 
 namespace supercache {
@@ -67,9 +69,9 @@ public:
     auto total = count();
     if (total == 0)
       return 0;
-    auto rank = static_cast<uint64_t>(q * static_cast<double>(total));
-    if (rank == 0)
-      rank = 1;
+    // Nearest rank: the smallest value with at least q * total at or below.
+    auto rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(total)));
+    rank = std::max<uint64_t>(1, std::min(rank, total));
     uint64_t seen = 0;
     for (int i = 0; i < size; ++i) {
       seen += buckets_[i].load(std::memory_order_relaxed);

@@ -380,6 +380,22 @@ TEST_CASE("start fails with already_started when a name is taken and leaves "
   caf::anon_send_exit(squatter, caf::exit_reason::user_shutdown);
 }
 
+TEST_CASE("stats count batches and time 1 in 16 lazy_puts until visible") {
+  system_with s{2};
+  REQUIRE_EQ(start(s.sys), caf::none);
+  for (int64_t i = 0; i < 1600; ++i)
+    REQUIRE_EQ(lazy_put(make_record(i, i)), caf::none);
+  REQUIRE_EQ(flush(), caf::none);
+  auto st = stats();
+  REQUIRE(st);
+  CHECK_EQ((*st)["records"].get<size_t>(), 1600u);
+  CHECK_GE((*st)["batches"].get<size_t>(), 1u);
+  // Each producer thread stamps every 16th record, starting with its first.
+  CHECK_EQ((*st)["latency_us"]["samples"].get<size_t>(), 100u);
+  CHECK_GT((*st)["latency_us"]["max"].get<double>(), 0.0);
+  REQUIRE_EQ(stop(), caf::none);
+}
+
 TEST_CASE("the allocator chosen at build time is the one in effect") {
   if (mimalloc_linked())
     CHECK_EQ(std::string{allocator()}, "mimalloc");
