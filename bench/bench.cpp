@@ -191,7 +191,7 @@ public:
       .add<size_t>("records", "records per phase (default 2000000)")
       .add<size_t>("producers", "producer threads (default 2)")
       .add<size_t>("put-records",
-                   "records of the put phase (default min(records, 200000))")
+                   "records of the put phase (default min(records, 20000))")
       .add<size_t>("latency-records",
                    "records per latency level, at most (default 200000)")
       .add<size_t>("latency-ms",
@@ -230,7 +230,7 @@ std::string read_workload(const caf::actor_system_config& cfg, workload& w) {
   w.records = caf::get_or(cfg, "records", size_t{2'000'000});
   w.producers = caf::get_or(cfg, "producers", size_t{2});
   w.put_records = caf::get_or(cfg, "put-records",
-                              std::min(w.records, size_t{200'000}));
+                              std::min(w.records, size_t{20'000}));
   w.latency_records = caf::get_or(cfg, "latency-records", size_t{200'000});
   w.latency_ms = caf::get_or(cfg, "latency-ms", size_t{2000});
   w.scale_records = caf::get_or(cfg, "scale-records", w.records / 2);
