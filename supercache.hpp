@@ -6,10 +6,12 @@
 /// worker and returns at once; each buffer streams records in batches into
 /// the cache partition actors that own the data. See README.md.
 ///
-/// One started instance per process. `start`, `stop`, `put`, `flush` and
-/// `buffer::start`/`stop` block the calling thread: call them from ordinary
-/// threads, not from inside an actor's message handler (actors send messages
-/// to `buffer_N` and `cache_N` instead; see actors/messages.hpp).
+/// One started instance per process. `stop`, `put`, `flush`, `buffer::stop`
+/// (and `lazy_put` under the `block` overflow policy) block the calling
+/// thread: call them from ordinary threads, not from inside an actor's message
+/// handler (actors send messages to `buffer_N` and `cache_N` instead; see
+/// actors/messages.hpp). Under CAF's test coordinator they run the scheduler
+/// while they wait, so deterministic tests can use them.
 
 #include <cstddef>
 #include <vector>
@@ -41,6 +43,7 @@ caf::error start(caf::actor_system& sys);
 caf::error start(caf::actor_system& sys, const options& opts);
 
 /// Enqueues `x` for an asynchronous write; the same as `buffer::enqueue`.
+/// Errors: `not_started`, `invalid_record`, `overloaded` (see `overflow`).
 caf::error lazy_put(record x);
 
 /// Stores `x` synchronously: visible to `get` when this returns.
@@ -64,11 +67,12 @@ caf::error flush();
 /// name is in the registry. Errors: `not_started`.
 caf::error stop();
 
-/// Returns counters of the running instance as a JSON object:
-/// `{"records":N,"batches":B,"avg_batch":R/B,"latency_us":{"samples":S,
-/// "p50":..,"p99":..,"p999":..,"max":..},"partitions":[{"records":..,
-/// "batches":..,"batched_records":..},...]}`. `latency_us` times 1 in 16
-/// lazy_puts from the call until the record is visible to `get`.
+/// Returns the metrics of the running instance as a JSON object: totals
+/// `records` (stored), `enqueued`, `written`, `rejected`, `dropped`,
+/// `pending`, `batches`, `avg_batch`; `latency_us` (`samples`, `p50`, `p99`,
+/// `p999`, `max`: 1 in 16 lazy_puts timed from the call until visible to
+/// `get`); `buffers`, one object per buffer with its counters; and
+/// `partitions`, one per partition with `records`, `bytes`, `batches`.
 /// Errors: `not_started`.
 caf::expected<nlohmann::json> stats();
 

@@ -16,12 +16,21 @@ using buffer_actor_ptr = caf::stateful_actor<buffer_state>*;
 
 /// Queues `x` on the stage and ships what credit allows: only full batches
 /// while more messages wait in the mailbox, everything once it is empty, so a
-/// trickle is not held back by `stream.max-batch-delay`.
+/// trickle is not held back by `stream.max-batch-delay`. Under `drop-oldest`
+/// it first makes room while more than `max-pending` records are pending.
 void push(buffer_actor_ptr self, entry&& x) {
   auto& st = self->state;
-  st.stage->out().push_to(x.partition, std::move(x));
+  auto& out = st.stage->out();
+  auto& cfg = st.settings;
+  if (cfg.overflow == overflow_policy::drop_oldest
+      && cfg.counters->pending() > cfg.max_pending) {
+    cfg.counters->dropped.fetch_add(1, std::memory_order_relaxed);
+    if (!out.drop_oldest(x.partition))
+      return; // nothing older queued for this partition: drop `x` itself
+  }
+  out.push_to(x.partition, std::move(x));
   if (self->mailbox().empty())
-    st.stage->out().force_emit_batches();
+    out.force_emit_batches();
   else
     st.stage->push();
 }
@@ -44,11 +53,26 @@ caf::response_promise barrier(buffer_actor_ptr self, bool stop) {
 
 } // namespace
 
+nlohmann::json to_json(const buffer_counters& x) {
+  auto written = x.written.load();
+  auto batches = x.batches.load();
+  return {{"enqueued", x.enqueued.load()},
+          {"written", written},
+          {"rejected", x.rejected.load()},
+          {"dropped", x.dropped.load()},
+          {"pending", x.pending()},
+          {"batches", batches},
+          {"avg_batch", batches > 0 ? static_cast<double>(written) / batches
+                                    : 0.0}};
+}
+
 caf::behavior buffer_actor(buffer_actor_ptr self,
                            std::vector<caf::actor> partitions,
-                           record_layout layout) {
+                           buffer_settings settings) {
   auto& st = self->state;
-  st.layout = layout;
+  if (!settings.counters)
+    settings.counters = std::make_shared<buffer_counters>();
+  st.settings = std::move(settings);
   st.partitions = std::move(partitions);
   st.stage = caf::attach_continuous_stream_stage(
     self, [](caf::unit_t&) {},
@@ -57,10 +81,13 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
     },
     [](caf::unit_t&, const caf::error&) {},
     caf::policy::arg<buffer_state::output>::value);
-  st.stage->out().partitions(st.partitions.size());
+  auto& out = st.stage->out();
+  out.partitions(st.partitions.size());
+  out.count_into(&st.settings.counters->written,
+                 &st.settings.counters->batches);
   for (size_t i = 0; i < st.partitions.size(); ++i) {
     auto slot = st.stage->add_outbound_path(st.partitions[i]);
-    st.stage->out().assign(slot, i);
+    out.assign(slot, i);
     self->monitor(st.partitions[i]);
   }
   self->set_down_handler([=](caf::down_msg& msg) {
@@ -77,14 +104,23 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
     [=](entry& x) { push(self, std::move(x)); },
     [=](caf::put_atom, const record& x) -> caf::result<caf::ok_atom> {
       auto& state = self->state;
+      auto& cfg = state.settings;
       if (state.stopping)
         return make_error(errc::not_started, "the buffer is stopping");
-      if (auto err = validate(x, state.layout))
+      if (auto err = validate(x, cfg.layout))
         return err;
-      auto [value, hash] = packed::pack(x, state.layout);
+      if (cfg.overflow != overflow_policy::drop_oldest
+          && cfg.counters->pending() >= cfg.max_pending) {
+        cfg.counters->rejected.fetch_add(1, std::memory_order_relaxed);
+        return make_error(errc::overloaded,
+                          "the buffer holds max-pending = "
+                            + std::to_string(cfg.max_pending) + " records");
+      }
+      auto [value, hash] = packed::pack(x, cfg.layout);
       entry e;
       e.partition = partition_index(hash, state.partitions.size());
       e.value = std::move(value);
+      cfg.counters->enqueued.fetch_add(1, std::memory_order_relaxed);
       push(self, std::move(e));
       return caf::ok_atom::value;
     },
@@ -103,6 +139,9 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
       flushes.erase(i);
       if (stop)
         self->quit();
+    },
+    [=](stats_atom) -> record {
+      return to_json(*self->state.settings.counters);
     },
   };
 }

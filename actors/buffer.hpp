@@ -6,13 +6,15 @@
 /// - `(entry)`, from `lazy_put`/`buffer::enqueue` (already validated, with
 ///   its partition computed on the producer's thread): queued; no reply.
 /// - `(put_atom, record)`, from any actor (by registry name `buffer_N`):
-///   validated and queued; replies `ok_atom`, `errc::invalid_record`, or
-///   `errc::not_started` once the buffer is stopping.
+///   validated and queued; replies `ok_atom`, `errc::invalid_record`,
+///   `errc::overloaded` (at `max-pending` under `block` or `reject`: an actor
+///   is never blocked), or `errc::not_started` once the buffer is stopping.
 /// - `(flush_atom)`, from `flush` or any actor: replies `ok_atom` once every
 ///   record this buffer received before it is visible in the cache.
 /// - `(stop_atom)`, from `buffer::stop`: drains like a flush, replies
 ///   `ok_atom`, then terminates.
 /// - `(flushed_atom, id)`, from the cache partitions: barrier acknowledgments.
+/// - `(stats_atom)`, from any actor: replies its counters as JSON.
 ///
 /// **Streaming.** A continuous stream stage with one outbound path per cache
 /// partition (`partitioned_output`) carries records in batches; batch size and
@@ -26,14 +28,21 @@
 /// the stage is delivered unless a partition dies: then pending flushes fail
 /// with the partition's exit reason and the buffer terminates with it.
 ///
-/// **Capacity.** Unbounded in this version: the mailbox and the stage's queues
-/// grow while producers outpace the cache.
+/// **Capacity.** At most `max-pending` records (plus one per producer thread
+/// racing for the last slot) are accepted and not yet shipped: `lazy_put`
+/// checks the shared `buffer_counters` before it sends and applies the
+/// overflow policy (`block`, `reject`) on the producer's thread. Under
+/// `drop-oldest` every record is accepted and the buffer drops the oldest
+/// queued record of the same partition (the new one if none is queued) while
+/// more than `max-pending` are pending; dropped records are counted and never
+/// reported as stored.
 ///
 /// **Stopping.** On `(stop_atom)` the buffer answers further `put_atom`s with
 /// `not_started`, drains, replies and quits; CAF then closes the streams
 /// gracefully. `buffer::stop` makes sure no `lazy_put` is still sending.
 
 #include <cstdint>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -44,11 +53,28 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/stream_stage.hpp>
 
+#include "actors/buffer_counters.hpp"
 #include "actors/messages.hpp"
 #include "actors/partitioned_output.hpp"
 #include "actors/record.hpp"
+#include "config/options.hpp"
 
 namespace supercache {
+
+/// How a buffer treats its records: layout, bound and overflow policy.
+struct buffer_settings {
+  /// Where records keep their key and partition element.
+  record_layout layout;
+
+  /// Records the buffer may hold before `overflow` applies.
+  size_t max_pending = options{}.max_pending;
+
+  /// What happens at `max_pending`.
+  overflow_policy overflow = options{}.overflow;
+
+  /// Counters shared with producers and `stats()`; created if null.
+  std::shared_ptr<buffer_counters> counters;
+};
 
 /// State of a buffer actor.
 struct buffer_state {
@@ -60,7 +86,7 @@ struct buffer_state {
     /// Partitions that have not acknowledged the barrier yet.
     size_t acks_left = 0;
 
-    /// Requests to answer once the barrier is acknowledged.
+    /// The request to answer once the barrier is acknowledged.
     caf::response_promise reply;
 
     /// Whether the buffer terminates after answering.
@@ -73,8 +99,8 @@ struct buffer_state {
   /// The cache partitions, by index.
   std::vector<caf::actor> partitions;
 
-  /// Where records keep their key and partition element.
-  record_layout layout;
+  /// Layout, bound, overflow policy and counters.
+  buffer_settings settings;
 
   /// Id of the next barrier.
   uint64_t next_barrier = 1;
@@ -88,10 +114,14 @@ struct buffer_state {
   static inline const char* name = "supercache.buffer";
 };
 
+/// Returns the counters of a buffer as JSON: enqueued, written, rejected,
+/// dropped, pending, batches, avg_batch.
+nlohmann::json to_json(const buffer_counters& x);
+
 /// Returns the behavior of a buffer streaming into `partitions`.
 caf::behavior buffer_actor(caf::stateful_actor<buffer_state>* self,
                            std::vector<caf::actor> partitions,
-                           record_layout layout);
+                           buffer_settings settings);
 
 namespace buffer {
 
@@ -102,8 +132,11 @@ caf::error start(caf::actor_system& sys, size_t n);
 
 /// Enqueues `x` into the buffer of the calling scheduler worker (or thread).
 /// Returns none once the record is accepted: it will be visible after the next
-/// `flush` or `stop`. Errors: `not_started`, `invalid_record` (then the record
-/// reaches no actor). Never blocks; safe from any thread.
+/// `flush` or `stop` (unless `drop-oldest` drops it, which is counted).
+/// Errors: `not_started`, `invalid_record` (then the record reaches no actor),
+/// `overloaded` when the buffer holds `max-pending` records (`reject` at
+/// once, `block` after waiting up to `block-timeout`). Blocks only under the
+/// `block` policy; safe from any thread.
 caf::error enqueue(record x);
 
 /// Stops the buffers, draining every accepted record into the cache; the

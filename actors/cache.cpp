@@ -47,6 +47,7 @@ caf::behavior cache_actor(caf::stateful_actor<cache_state>* self,
       return tbl.get(key_of(pattern, tbl.layout()));
     },
     [=](size_atom) { return static_cast<uint64_t>(self->state.data->size()); },
+    [=](stats_atom) -> record { return to_json(*self->state.data); },
   };
 }
 

@@ -13,6 +13,8 @@
 ///   partition whose key equals the pattern's key (`std::vector<record>`), or
 ///   `errc::invalid_record`.
 /// - `(size_atom)`, from any actor: replies the number of records (`uint64_t`).
+/// - `(stats_atom)`, from any actor: replies records, bytes, batches and
+///   batched_records as JSON.
 ///
 /// **Reads without messages.** The partition's `table` is shared with
 /// `supercache::get`/`size`, which read it under a shared lock from any thread.

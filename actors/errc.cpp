@@ -15,6 +15,8 @@ const char* to_string(errc x) {
       return "invalid_record";
     case errc::invalid_option:
       return "invalid_option";
+    case errc::overloaded:
+      return "overloaded";
   }
   return "unknown";
 }

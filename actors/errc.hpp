@@ -19,6 +19,9 @@ enum class errc : uint8_t {
   invalid_record,
   /// An option, a configuration key or a call argument is out of range.
   invalid_option,
+  /// The buffer holds `max-pending` records and the overflow policy refused
+  /// the record (`reject`, or `block` after `block-timeout`).
+  overloaded,
 };
 
 /// The category atom of all supercache errors.

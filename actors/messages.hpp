@@ -14,6 +14,7 @@
 /// | `(put_atom, record)`                 | cache  | `put`, any actor | `ok_atom` or an error     |
 /// | `(get_atom, record pattern)`         | cache  | any actor        | `std::vector<record>`     |
 /// | `(size_atom)`                        | cache  | any actor        | `uint64_t`                |
+/// | `(stats_atom)`                       | both   | any actor        | counters as `record`      |
 
 #include <cstdint>
 #include <string>
@@ -44,6 +45,9 @@ using flushed_atom = caf::atom_constant<caf::atom("sc_flushed")>;
 /// Asks a cache partition for its number of records.
 using size_atom = caf::atom_constant<caf::atom("sc_size")>;
 
+/// Asks a buffer or a cache partition for its counters (JSON).
+using stats_atom = caf::atom_constant<caf::atom("sc_stats")>;
+
 // -- stream element -----------------------------------------------------------
 
 /// One element of a buffer's stream: a packed record bound for one cache
@@ -63,6 +67,11 @@ struct entry {
   /// (`steady_ns`), so the cache can time enqueue-to-visible; else 0.
   int64_t enqueued_ns = 0;
 };
+
+/// Returns whether `x` is a flush barrier rather than a record.
+inline bool is_barrier(const entry& x) noexcept {
+  return x.barrier != 0;
+}
 
 /// One record in this many carries its enqueue time.
 constexpr uint32_t latency_sample_every = 16;

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <algorithm>
 #include <limits>
 #include <vector>
 
@@ -38,6 +41,7 @@ public:
   void partitions(size_t n) {
     queues_.resize(n);
     slots_.resize(n, caf::invalid_stream_slot);
+    barriers_.resize(n, 0);
   }
 
   /// Returns the number of partitions.
@@ -55,6 +59,14 @@ public:
     return queues_[partition].size();
   }
 
+  /// Counts every shipped element in `*written` and every shipped batch in
+  /// `*batches` (both may be null).
+  void count_into(std::atomic<uint64_t>* written,
+                  std::atomic<uint64_t>* batches) noexcept {
+    written_ = written;
+    batches_ = batches;
+  }
+
   // -- pushing ----------------------------------------------------------------
 
   /// Queues `x` for `partition`.
@@ -62,10 +74,24 @@ public:
     queues_[partition].emplace_back(std::move(x));
   }
 
-  /// Queues a copy of `x` for every partition.
+  /// Removes the oldest element queued for `partition` that is no barrier
+  /// (`is_barrier(x)`, found by ADL); returns whether there was one.
+  bool drop_oldest(size_t partition) {
+    auto& q = queues_[partition];
+    for (auto i = q.begin(); i != q.end(); ++i)
+      if (!is_barrier(*i)) {
+        q.erase(i);
+        return true;
+      }
+    return false;
+  }
+
+  /// Queues a copy of the barrier `x` for every partition.
   void push_to_all(const T& x) {
-    for (auto& q : queues_)
-      q.emplace_back(x);
+    for (size_t i = 0; i < queues_.size(); ++i) {
+      queues_[i].emplace_back(x);
+      ++barriers_[i];
+    }
   }
 
   // -- overridden functions ---------------------------------------------------
@@ -116,17 +142,59 @@ private:
     for (size_t i = 0; i < queues_.size(); ++i) {
       if (slots_[i] == caf::invalid_stream_slot || queues_[i].empty())
         continue;
-      if (auto path = this->path(slots_[i]))
-        path->emit_batches(this->self(), queues_[i],
-                           force_underfull || path->closing);
+      if (auto path = this->path(slots_[i])) {
+        auto& q = queues_[i];
+        // Remember where barriers sit among the elements that may ship, so
+        // only records are counted as written.
+        barrier_positions_.clear();
+        if (barriers_[i] > 0) {
+          auto limit = std::min(q.size(), static_cast<size_t>(
+                                            std::max(path->open_credit, 0)));
+          for (size_t j = 0; j < limit; ++j)
+            if (is_barrier(q[j]))
+              barrier_positions_.push_back(j);
+        }
+        auto before = q.size();
+        path->emit_batches(this->self(), q, force_underfull || path->closing);
+        auto shipped = before - q.size();
+        size_t shipped_barriers = 0;
+        for (auto pos : barrier_positions_)
+          if (pos < shipped)
+            ++shipped_barriers;
+        barriers_[i] -= shipped_barriers;
+        count_shipped(shipped, shipped - shipped_barriers,
+                      static_cast<size_t>(path->desired_batch_size));
+      }
     }
   }
+
+  /// Counts `n` shipped elements, `records` of them no barriers;
+  /// `outbound_path::emit_batches` ships full
+  /// batches of `batch_size` and at most one underfull batch.
+  void count_shipped(size_t n, size_t records, size_t batch_size) noexcept {
+    if (n == 0)
+      return;
+    if (written_ != nullptr)
+      written_->fetch_add(records, std::memory_order_relaxed);
+    if (batches_ != nullptr && batch_size > 0)
+      batches_->fetch_add(n / batch_size + (n % batch_size != 0 ? 1 : 0),
+                          std::memory_order_relaxed);
+  }
+
+  std::atomic<uint64_t>* written_ = nullptr;
+  std::atomic<uint64_t>* batches_ = nullptr;
 
   /// Elements waiting for each partition, oldest first.
   std::vector<std::vector<T>> queues_;
 
   /// The path of each partition, or `invalid_stream_slot`.
   std::vector<caf::stream_slot> slots_;
+
+  /// Number of barriers in each queue.
+  std::vector<size_t> barriers_;
+
+  /// Scratch: positions of barriers among the elements that may ship.
+  std::vector<size_t> barrier_positions_;
 };
 
 } // namespace supercache

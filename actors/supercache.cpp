@@ -10,6 +10,8 @@
 #include <thread>
 
 #include <caf/actor_registry.hpp>
+#include <caf/detail/test_actor_clock.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
 #include <caf/send.hpp>
@@ -54,15 +56,34 @@ gate buffer_gate;
 /// Fields read by `enqueue` after its pass was admitted; written only while
 /// the gate is closed and drained.
 std::array<caf::actor, max_registered_id> buffers;
+std::array<std::shared_ptr<buffer_counters>, max_registered_id> counters;
 size_t num_buffers = 0;
 record_layout hot_layout;
 size_t hot_partitions = 1;
+size_t hot_max_pending = 1;
+overflow_policy hot_overflow = overflow_policy::block;
+caf::timespan hot_block_timeout{0};
 
 /// Records in the cache when the last `stop` ended it; -1 before any stop.
 std::atomic<int64_t> stopped_size{-1};
 
 /// The system the buffers run in, or null.
 caf::actor_system* buffer_sys = nullptr;
+
+// -- waiting -----------------------------------------------------------------------
+
+/// Under CAF's test coordinator nothing runs unless the waiting thread runs
+/// it: processes messages and fires timers until `self` has mail, so that the
+/// blocking calls work in deterministic tests too. No-op on other schedulers.
+void await_mail(caf::scoped_actor& self, caf::actor_system& sys) {
+  using caf::scheduler::test_coordinator;
+  auto tc = dynamic_cast<test_coordinator*>(&sys.scheduler());
+  if (tc == nullptr)
+    return;
+  for (size_t i = 0; i < 10'000'000 && self->mailbox().empty(); ++i)
+    if (!tc->try_run_once())
+      tc->clock().trigger_timeout();
+}
 
 // -- registry helpers --------------------------------------------------------------
 
@@ -87,8 +108,10 @@ void terminate(caf::actor_system& sys, const std::vector<caf::actor>& hdls,
     self->monitor(hdl);
   for (auto& hdl : hdls)
     self->send_exit(hdl, caf::exit_reason::user_shutdown);
-  for (size_t i = 0; i < hdls.size(); ++i)
+  for (size_t i = 0; i < hdls.size(); ++i) {
+    await_mail(self, sys);
     self->receive([](caf::down_msg&) {});
+  }
   for (size_t i = 1; i <= hdls.size(); ++i)
     sys.registry().erase(name(i));
 }
@@ -111,7 +134,13 @@ caf::error start_buffers(caf::actor_system& sys, size_t n) {
                       "buffer::start: the cache runs in another actor system");
   std::vector<caf::actor> started;
   for (size_t i = 1; i <= n; ++i) {
-    auto hdl = sys.spawn(buffer_actor, cache->partitions, cache->layout);
+    buffer_settings settings;
+    settings.layout = cache->layout;
+    settings.max_pending = cache->opts.max_pending;
+    settings.overflow = cache->opts.overflow;
+    settings.counters = std::make_shared<buffer_counters>();
+    counters[i - 1] = settings.counters;
+    auto hdl = sys.spawn(buffer_actor, cache->partitions, std::move(settings));
     started.push_back(hdl);
     if (auto err = register_as(sys, buffer::name(i), hdl)) {
       started.pop_back();
@@ -125,6 +154,9 @@ caf::error start_buffers(caf::actor_system& sys, size_t n) {
   num_buffers = n;
   hot_layout = cache->layout;
   hot_partitions = cache->partitions.size();
+  hot_max_pending = cache->opts.max_pending;
+  hot_overflow = cache->opts.overflow;
+  hot_block_timeout = cache->opts.block_timeout;
   buffer_sys = &sys;
   routing::learn_workers(sys);
   buffer_gate.open();
@@ -142,19 +174,23 @@ caf::error stop_buffers() {
     caf::scoped_actor self{sys};
     for (size_t i = 0; i < num_buffers; ++i) {
       self->monitor(buffers[i]);
-      self->request(buffers[i], caf::infinite, stop_atom::value)
-        .receive([](caf::ok_atom) {},
+      auto reply = self->request(buffers[i], caf::infinite, stop_atom::value);
+      await_mail(self, sys);
+      reply.receive([](caf::ok_atom) {},
                  [&](caf::error& err) {
                    if (!result)
                      result = std::move(err);
                  });
     }
-    for (size_t i = 0; i < num_buffers; ++i)
+    for (size_t i = 0; i < num_buffers; ++i) {
+      await_mail(self, sys);
       self->receive([](caf::down_msg&) {});
+    }
   }
   for (size_t i = 0; i < num_buffers; ++i) {
     sys.registry().erase(buffer::name(i + 1));
     buffers[i] = nullptr;
+    counters[i] = nullptr;
   }
   num_buffers = 0;
   buffer_sys = nullptr;
@@ -267,9 +303,10 @@ caf::error put(record x) {
   auto p = partition_of(x, cache->layout, cache->partitions.size());
   caf::error result;
   caf::scoped_actor self{*cache->sys};
-  self->request(cache->partitions[p], caf::infinite, caf::put_atom::value,
-                std::move(x))
-    .receive([](caf::ok_atom) {},
+  auto reply = self->request(cache->partitions[p], caf::infinite,
+                             caf::put_atom::value, std::move(x));
+  await_mail(self, *cache->sys);
+  reply.receive([](caf::ok_atom) {},
              [&](caf::error& err) { result = std::move(err); });
   return result;
 }
@@ -305,16 +342,35 @@ caf::expected<nlohmann::json> stats() {
   latency_histogram latency;
   for (auto& tbl : cache->tables) {
     latency.merge(tbl->latency());
-    parts.push_back({{"records", tbl->size()},
-                     {"batches", tbl->batches()},
-                     {"batched_records", tbl->batched_records()}});
+    parts.push_back(to_json(*tbl));
     records += tbl->size();
     batches += tbl->batches();
     batched += tbl->batched_records();
   }
   double avg = batches > 0 ? static_cast<double>(batched) / batches : 0.0;
+  auto bufs = nlohmann::json::array();
+  buffer_counters total;
+  {
+    gate::pass pass{buffer_gate};
+    if (pass.admitted())
+      for (size_t i = 0; i < num_buffers; ++i) {
+        auto& c = *counters[i];
+        bufs.push_back(to_json(c));
+        total.enqueued += c.enqueued.load();
+        total.written += c.written.load();
+        total.rejected += c.rejected.load();
+        total.dropped += c.dropped.load();
+        total.batches += c.batches.load();
+      }
+  }
+  auto totals = to_json(total);
   auto us = [&](double q) { return latency.percentile(q) / 1e3; };
   return nlohmann::json{{"records", records},
+                        {"enqueued", totals["enqueued"]},
+                        {"written", totals["written"]},
+                        {"rejected", totals["rejected"]},
+                        {"dropped", totals["dropped"]},
+                        {"pending", totals["pending"]},
                         {"batches", batches},
                         {"avg_batch", avg},
                         {"latency_us",
@@ -323,6 +379,7 @@ caf::expected<nlohmann::json> stats() {
                           {"p99", us(0.99)},
                           {"p999", us(0.999)},
                           {"max", latency.max() / 1e3}}},
+                        {"buffers", std::move(bufs)},
                         {"partitions", std::move(parts)}};
 }
 
@@ -338,18 +395,20 @@ caf::error flush() {
   }
   caf::error result;
   caf::scoped_actor self{*sys};
-  for (auto& hdl : targets)
-    self->request(hdl, caf::infinite, caf::flush_atom::value)
-      .receive([](caf::ok_atom) {},
-               [&](caf::error& err) {
-                 if (result)
-                   return;
-                 if (err == caf::sec::request_receiver_down)
-                   result = make_error(errc::not_started,
-                                       "the buffers stopped during flush");
-                 else
-                   result = std::move(err);
-               });
+  for (auto& hdl : targets) {
+    auto reply = self->request(hdl, caf::infinite, caf::flush_atom::value);
+    await_mail(self, *sys);
+    reply.receive([](caf::ok_atom) {},
+                  [&](caf::error& err) {
+                    if (result)
+                      return;
+                    if (err == caf::sec::request_receiver_down)
+                      result = make_error(errc::not_started,
+                                          "the buffers stopped during flush");
+                    else
+                      result = std::move(err);
+                  });
+  }
   return result;
 }
 
@@ -362,24 +421,69 @@ caf::error start(caf::actor_system& sys, size_t n) {
   return start_buffers(sys, n);
 }
 
-caf::error enqueue(record x) {
-  gate::pass pass{buffer_gate};
-  if (!pass.admitted())
-    return make_error(errc::not_started);
-  if (auto err = validate(x, hot_layout))
-    return err;
-  auto [value, hash] = packed::pack(x, hot_layout);
-  entry e;
-  e.partition = partition_index(hash, hot_partitions);
-  e.value = std::move(value);
-  thread_local uint32_t sample_countdown = 0;
-  if (sample_countdown-- == 0) {
-    sample_countdown = latency_sample_every - 1;
-    e.enqueued_ns = steady_ns();
+namespace {
+
+/// Waits a little before a blocked `enqueue` looks for room again: yields at
+/// first, then sleeps up to 1 ms.
+void back_off(size_t attempt) {
+  if (attempt < 64) {
+    std::this_thread::yield();
+    return;
   }
-  auto& hdl = buffers[routing::current_lane() % num_buffers];
-  caf::anon_send(hdl, std::move(e));
-  return caf::none;
+  auto us = std::min<int64_t>(1000, 10 * static_cast<int64_t>(attempt - 63));
+  std::this_thread::sleep_for(std::chrono::microseconds(us));
+}
+
+caf::error overloaded(size_t buffer_index) {
+  return make_error(errc::overloaded,
+                    caf::to_string(buffer::name(buffer_index + 1))
+                      + " holds max-pending = "
+                      + std::to_string(hot_max_pending) + " records");
+}
+
+} // namespace
+
+caf::error enqueue(record x) {
+  packed value;
+  uint64_t hash = 0;
+  std::chrono::steady_clock::time_point deadline;
+  for (size_t attempt = 0;; ++attempt) {
+    {
+      gate::pass pass{buffer_gate};
+      if (!pass.admitted())
+        return make_error(errc::not_started);
+      if (attempt == 0) {
+        if (auto err = validate(x, hot_layout))
+          return err;
+        std::tie(value, hash) = packed::pack(x, hot_layout);
+      }
+      auto index = routing::current_lane() % num_buffers;
+      auto& ctr = *counters[index];
+      if (hot_overflow == overflow_policy::drop_oldest
+          || ctr.pending() < hot_max_pending) {
+        entry e;
+        e.partition = partition_index(hash, hot_partitions);
+        e.value = std::move(value);
+        thread_local uint32_t sample_countdown = 0;
+        if (sample_countdown-- == 0) {
+          sample_countdown = latency_sample_every - 1;
+          e.enqueued_ns = steady_ns();
+        }
+        ctr.enqueued.fetch_add(1, std::memory_order_relaxed);
+        caf::anon_send(buffers[index], std::move(e));
+        return caf::none;
+      }
+      auto now = std::chrono::steady_clock::now();
+      if (attempt == 0)
+        deadline = now + hot_block_timeout;
+      if (hot_overflow == overflow_policy::reject || now >= deadline) {
+        ctr.rejected.fetch_add(1, std::memory_order_relaxed);
+        return overloaded(index);
+      }
+    }
+    // Wait outside the gate, so that `stop` never waits for a blocked call.
+    back_off(attempt);
+  }
 }
 
 caf::error stop() {

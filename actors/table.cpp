@@ -134,4 +134,11 @@ std::vector<record> table::get(std::string_view key) const {
   }
 }
 
+nlohmann::json to_json(const table& x) {
+  return {{"records", x.size()},
+          {"bytes", x.bytes()},
+          {"batches", x.batches()},
+          {"batched_records", x.batched_records()}};
+}
+
 } // namespace supercache

@@ -110,4 +110,8 @@ private:
   latency_histogram latency_;
 };
 
+/// Returns the counters of a partition's table as JSON: records, bytes,
+/// batches, batched_records.
+nlohmann::json to_json(const table& x);
+
 } // namespace supercache

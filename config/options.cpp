@@ -8,6 +8,7 @@
 #include <caf/config_option_adder.hpp>
 #include <caf/config_option_set.hpp>
 #include <caf/config_value.hpp>
+#include <caf/deep_to_string.hpp>
 #include <caf/pec.hpp>
 #include <caf/sec.hpp>
 #include <caf/settings.hpp>
@@ -49,6 +50,12 @@ enum class option_kind {
   position,
   /// A `table_type` as the string "set" or "bag".
   table,
+  /// A limit: an integer of at least 1.
+  limit,
+  /// An `overflow_policy` as "block", "reject" or "drop-oldest".
+  overflow,
+  /// A duration such as `500ms` (CAF timespan syntax).
+  duration,
 };
 
 /// One `[supercache]` option: the single place where it is declared.
@@ -59,10 +66,12 @@ struct option_spec {
   const char* description;
   /// What values the option takes.
   option_kind kind;
-  /// Field of `options` for `count` and `position`, `nullptr` for `table`.
+  /// Field of `options` for `count`, `position` and `limit`, else `nullptr`.
   size_t options::*field;
   /// Prefix of the registered names for `count`, e.g. `buffer_`.
   const char* name_prefix;
+  /// Field of `options` for `duration`, else `nullptr`.
+  caf::timespan options::*duration_field = nullptr;
 };
 
 constexpr const char* section = "supercache";
@@ -84,6 +93,18 @@ constexpr option_spec option_specs[] = {
   {"table-type",
    "\"set\" (last write of a key wins) or \"bag\" (distinct records per key)",
    option_kind::table, nullptr, nullptr},
+  {"max-pending",
+   "records a buffer may hold (queued, not yet shipped to the cache) before "
+   "the overflow policy applies, at least 1 (default 100000)",
+   option_kind::limit, &options::max_pending, nullptr},
+  {"overflow",
+   "what lazy_put does at max-pending: \"block\" (wait up to block-timeout, "
+   "then overloaded), \"reject\" (overloaded at once) or \"drop-oldest\" "
+   "(accept; the oldest pending record is dropped and counted)",
+   option_kind::overflow, nullptr, nullptr},
+  {"block-timeout",
+   "how long a blocked lazy_put waits for room, e.g. 500ms (default 1s)",
+   option_kind::duration, nullptr, nullptr, &options::block_timeout},
 };
 
 constexpr const char* default_config_files[] = {
@@ -167,6 +188,32 @@ caf::error read(const option_spec& spec, const caf::config_value& x,
         return value_error(spec, value(), "expected a non-negative integer",
                            file);
       out.*spec.field = static_cast<size_t>(*i);
+      return caf::none;
+    }
+    case option_kind::limit: {
+      auto i = caf::get_if<caf::config_value::integer>(&x);
+      if (i == nullptr || *i < 1)
+        return value_error(spec, value(), "expected a positive integer", file);
+      out.*spec.field = static_cast<size_t>(*i);
+      return caf::none;
+    }
+    case option_kind::overflow: {
+      auto str = caf::get_if<std::string>(&x);
+      if (str != nullptr)
+        if (auto policy = overflow_policy_from(*str)) {
+          out.overflow = *policy;
+          return caf::none;
+        }
+      return value_error(spec, value(),
+                         "expected \"block\", \"reject\" or \"drop-oldest\"",
+                         file);
+    }
+    case option_kind::duration: {
+      auto span = caf::get_if<caf::timespan>(&x);
+      if (span == nullptr || span->count() < 0)
+        return value_error(spec, value(),
+                           "expected a duration such as 500ms or 2s", file);
+      out.*spec.duration_field = *span;
       return caf::none;
     }
     case option_kind::table: {
@@ -264,6 +311,26 @@ caf::error check_config_file(const caf::actor_system_config& cfg) {
 
 // -- free functions -----------------------------------------------------------
 
+const char* to_string(overflow_policy x) {
+  switch (x) {
+    case overflow_policy::block:
+      return "block";
+    case overflow_policy::reject:
+      return "reject";
+    case overflow_policy::drop_oldest:
+      return "drop-oldest";
+  }
+  return "invalid";
+}
+
+std::optional<overflow_policy> overflow_policy_from(const std::string& x) {
+  for (auto policy : {overflow_policy::block, overflow_policy::reject,
+                      overflow_policy::drop_oldest})
+    if (x == to_string(policy))
+      return policy;
+  return std::nullopt;
+}
+
 const char* to_string(table_type x) {
   switch (x) {
     case table_type::set:
@@ -280,10 +347,17 @@ void declare_options(caf::actor_system_config& cfg) {
   for (auto& spec : option_specs) {
     if (opts.qualified_name_lookup(section, spec.name) != nullptr)
       continue; // Declared by an earlier call.
-    if (spec.kind == option_kind::table)
-      adder.add<std::string>(spec.name, spec.description);
-    else
-      adder.add<size_t>(spec.name, spec.description);
+    switch (spec.kind) {
+      case option_kind::table:
+      case option_kind::overflow:
+        adder.add<std::string>(spec.name, spec.description);
+        break;
+      case option_kind::duration:
+        adder.add<caf::timespan>(spec.name, spec.description);
+        break;
+      default:
+        adder.add<size_t>(spec.name, spec.description);
+    }
   }
 }
 
@@ -314,6 +388,13 @@ caf::error options::validate() const {
     return err;
   if (auto err = check_count("partitions", partitions))
     return err;
+  if (max_pending == 0)
+    return value_error(*find_spec("max-pending"), "0", "must be at least 1",
+                       nullptr);
+  if (block_timeout.count() < 0)
+    return value_error(*find_spec("block-timeout"),
+                       caf::deep_to_string(block_timeout),
+                       "must not be negative", nullptr);
   if (type != table_type::set && type != table_type::bag)
     return value_error(*find_spec("table-type"),
                        std::to_string(static_cast<int>(type)),

@@ -2,11 +2,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
+#include <caf/timespan.hpp>
 
 #include "actors/record.hpp"
 
@@ -22,6 +24,22 @@ enum class table_type : uint8_t {
 
 /// Returns `"set"` or `"bag"`.
 const char* to_string(table_type x);
+
+/// What `lazy_put` does when its buffer holds `max-pending` records.
+enum class overflow_policy : uint8_t {
+  /// Wait up to `block-timeout` for room, then fail with `errc::overloaded`.
+  block,
+  /// Fail at once with `errc::overloaded`.
+  reject,
+  /// Accept; the buffer drops its oldest pending record and counts it.
+  drop_oldest,
+};
+
+/// Returns `"block"`, `"reject"` or `"drop-oldest"`.
+const char* to_string(overflow_policy x);
+
+/// Parses the names of `to_string(overflow_policy)`.
+std::optional<overflow_policy> overflow_policy_from(const std::string& x);
 
 /// Every option of the `[supercache]` configuration section, with its default.
 /// Declared once in `config/options.cpp`; see README "Configuration".
@@ -42,6 +60,17 @@ struct options {
 
   /// Storage discipline of the cache partitions.
   table_type type = table_type::set;
+
+  /// Records a buffer may hold (accepted, not yet shipped to the cache)
+  /// before `overflow` applies. At about 100-200 bytes a pending record, the
+  /// default keeps 4 buffers under 100 MB.
+  size_t max_pending = 100'000;
+
+  /// What `lazy_put` does at `max_pending`.
+  overflow_policy overflow = overflow_policy::block;
+
+  /// How long a blocked `lazy_put` waits for room.
+  caf::timespan block_timeout = std::chrono::seconds(1);
 
   /// Reads and validates the `[supercache]` options of `cfg`, including the
   /// config file `cfg` was parsed from: an unknown key, a value of the wrong

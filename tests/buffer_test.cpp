@@ -16,7 +16,7 @@ struct buffer_fixture : testing::fixture {
       tables.push_back(std::make_shared<table>(table_type::set, layout));
       partitions.push_back(sys.spawn(cache_actor, tables.back()));
     }
-    buf = sys.spawn(buffer_actor, partitions, layout);
+    buf = sys.spawn(buffer_actor, partitions, buffer_settings{layout});
     run_streams();
   }
 

@@ -123,19 +123,52 @@ TEST_CASE("without a [supercache] section every option keeps its default") {
   CHECK_EQ(res->type, supercache::table_type::set);
 }
 
-TEST_CASE("a valid file sets all five options") {
+TEST_CASE("a valid file sets every option") {
   auto res = load("[supercache]\n"
                   "buffers=4 ; trailing comments are fine\n"
                   "partitions=999\n"
                   "key-pos=2\n"
                   "partition-pos=5\n"
-                  "table-type=\"bag\"\n");
+                  "table-type=\"bag\"\n"
+                  "max-pending=5000\n"
+                  "overflow=\"drop-oldest\"\n"
+                  "block-timeout=250ms\n");
   REQUIRE_MESSAGE(res, rendered(res));
   CHECK_EQ(res->buffers, 4u);
   CHECK_EQ(res->partitions, 999u);
   CHECK_EQ(res->key_pos, 2u);
   CHECK_EQ(res->partition_pos, 5u);
   CHECK_EQ(res->type, supercache::table_type::bag);
+  CHECK_EQ(res->max_pending, 5000u);
+  CHECK_EQ(res->overflow, supercache::overflow_policy::drop_oldest);
+  CHECK_EQ(res->block_timeout, std::chrono::milliseconds(250));
+}
+
+TEST_CASE("a bad max-pending, overflow or block-timeout is invalid_option "
+          "naming key and value") {
+  struct bad_case {
+    const char* line;
+    const char* key;
+    const char* value;
+  };
+  for (auto& c : {bad_case{"max-pending=0", "supercache.max-pending", "0"},
+                  bad_case{"max-pending=\"many\"", "supercache.max-pending",
+                           "many"},
+                  bad_case{"overflow=\"bounce\"", "supercache.overflow",
+                           "bounce"},
+                  bad_case{"overflow=3", "supercache.overflow", "3"},
+                  bad_case{"block-timeout=\"soon\"",
+                           "supercache.block-timeout", "soon"},
+                  bad_case{"block-timeout=5", "supercache.block-timeout",
+                           "5"}}) {
+    CAPTURE(c.line);
+    auto res = load(std::string{"[supercache]\n"} + c.line + "\n");
+    REQUIRE_FALSE(res);
+    CHECK_EQ(res.error(), supercache::errc::invalid_option);
+    auto text = rendered(res);
+    CHECK_MESSAGE(text.find(c.key) != std::string::npos, text);
+    CHECK_MESSAGE(text.find(c.value) != std::string::npos, text);
+  }
 }
 
 TEST_CASE("a command-line value overrides the config file") {
@@ -365,7 +398,8 @@ TEST_CASE("--long-help lists every supercache option with its description") {
     CHECK_MESSAGE(line.find(description) != std::string::npos, line);
   }
   CHECK_EQ(names, string_list{"buffers", "partitions", "key-pos",
-                              "partition-pos", "table-type"});
+                              "partition-pos", "table-type", "max-pending",
+                              "overflow", "block-timeout"});
 }
 
 TEST_CASE("declaring the options twice declares each option once") {
@@ -375,7 +409,7 @@ TEST_CASE("declaring the options twice declares each option once") {
   for (auto& opt : cfg.declared())
     if (opt.category() == "supercache")
       ++count;
-  CHECK_EQ(count, 5u);
+  CHECK_EQ(count, 8u);
 }
 
 // -- validate and to_string ---------------------------------------------------

@@ -1,0 +1,93 @@
+// Fuzz target for the configuration: what a user can write into
+// caf-application.conf.
+//
+// The input is written to a config file (on tmpfs when /dev/shm is
+// writable; one path per process, rewritten for each input), then parsed the
+// way a program does: a fresh `caf::actor_system_config`,
+// `supercache::declare_options`, `cfg.parse(argc, argv, path)` with a fixed
+// argv, then `supercache::options::from(cfg)` (also after a parse error:
+// `from` re-reads the file itself). Nothing may crash or hang, and options
+// that `from` accepts must pass `validate()`. No actor system is created.
+//
+// A property that does not hold aborts (also in builds with NDEBUG), which
+// libFuzzer and the regression driver report as a crash.
+
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/error.hpp>
+
+#include "actors/errc.hpp"
+#include "config/options.hpp"
+
+namespace {
+
+#define FUZZ_CHECK(cond)                                                       \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,   \
+                   #cond);                                                     \
+      std::abort();                                                            \
+    }                                                                          \
+  } while (false)
+
+/// Removes the config file when the process exits normally.
+struct config_file {
+  std::string path;
+
+  config_file() {
+    const char* dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : nullptr;
+    if (dir == nullptr)
+      dir = std::getenv("TMPDIR");
+    if (dir == nullptr || *dir == '\0')
+      dir = "/tmp";
+    path = std::string{dir} + "/supercache-fuzz-config-"
+           + std::to_string(getpid()) + ".conf";
+  }
+
+  ~config_file() {
+    std::remove(path.c_str());
+  }
+
+  void write(const uint8_t* data, size_t size) const {
+    auto fp = std::fopen(path.c_str(), "wb");
+    FUZZ_CHECK(fp != nullptr);
+    if (size > 0)
+      FUZZ_CHECK(std::fwrite(data, 1, size, fp) == size);
+    FUZZ_CHECK(std::fclose(fp) == 0);
+  }
+};
+
+const config_file& file() {
+  static config_file instance;
+  return instance;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  auto& conf = file();
+  conf.write(data, size);
+  caf::actor_system_config cfg;
+  supercache::declare_options(cfg);
+  char arg0[] = "fuzz_config";
+  char* argv[] = {arg0, nullptr};
+  // A parse error is fine: `from` must then report the file itself.
+  static_cast<void>(cfg.parse(1, argv, conf.path.c_str()));
+  auto opts = supercache::options::from(cfg);
+  if (opts) {
+    FUZZ_CHECK(!opts->validate());
+  } else {
+    // Every refusal is an invalid_option naming what is wrong, never a
+    // crash or another error.
+    FUZZ_CHECK(opts.error() == supercache::errc::invalid_option);
+    FUZZ_CHECK(!supercache::render(opts.error()).empty());
+  }
+  return 0;
+}
