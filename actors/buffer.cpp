@@ -3,7 +3,11 @@
 #include <caf/attach_continuous_stream_stage.hpp>
 #include <caf/downstream.hpp>
 #include <caf/policy/arg.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/sec.hpp>
+#include <cstdio>
 #include <caf/unit.hpp>
+#include <caf/upstream_msg.hpp>
 
 #include "actors/errc.hpp"
 #include "actors/names.hpp"
@@ -46,9 +50,48 @@ caf::response_promise barrier(buffer_actor_ptr self, bool stop) {
   st.stage->out().force_emit_batches();
   auto& pending = st.flushes[id];
   pending.acks_left = st.partitions.size();
+  pending.acked.assign(st.partitions.size(), false);
   pending.reply = self->make_response_promise();
   pending.stop = stop;
   return pending.reply;
+}
+
+/// Opens the stream path to partition `i` and watches the partition.
+void open_path(buffer_actor_ptr self, size_t i) {
+  auto& st = self->state;
+  auto& out = st.stage->out();
+  auto slot = st.stage->add_outbound_path(st.partitions[i],
+                                          std::make_tuple(st.settings.index));
+  out.assign(slot, i);
+  self->monitor(st.partitions[i]);
+}
+
+/// Forgets partition `i` after it died: its queue stays for the replacement,
+/// and every unacknowledged barrier is queued again for it.
+void close_path(buffer_actor_ptr self, size_t i) {
+  auto& st = self->state;
+  auto& out = st.stage->out();
+  st.unprocessed[i] += out.shipped_on_path(i);
+  auto slot = out.slot_of(i);
+  if (slot != caf::invalid_stream_slot) {
+    // A handshake the dead partition never answered would keep the stage
+    // (and the buffer after `quit`) waiting forever: answer it ourselves,
+    // granting no credit, before removing the path.
+    if (auto path = out.path(slot); path != nullptr && path->pending()) {
+      caf::upstream_msg::ack_open ack{
+        caf::actor_cast<caf::actor_addr>(path->hdl), path->hdl, 0, 1};
+      st.stage->handle(caf::stream_slots{1, slot}, ack);
+      self->pending_stream_managers().erase(slot);
+    }
+    out.remove_path(slot, caf::sec::runtime_error, true);
+  }
+  st.partitions[i] = nullptr;
+  for (auto& kvp : st.flushes)
+    if (!kvp.second.acked[i]) {
+      entry marker;
+      marker.barrier = kvp.first;
+      out.push_barrier_to(i, marker);
+    }
 }
 
 } // namespace
@@ -60,6 +103,7 @@ nlohmann::json to_json(const buffer_counters& x) {
           {"written", written},
           {"rejected", x.rejected.load()},
           {"dropped", x.dropped.load()},
+          {"lost", x.lost.load()},
           {"pending", x.pending()},
           {"batches", batches},
           {"avg_batch", batches > 0 ? static_cast<double>(written) / batches
@@ -83,22 +127,16 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
     caf::policy::arg<buffer_state::output>::value);
   auto& out = st.stage->out();
   out.partitions(st.partitions.size());
+  st.unprocessed.assign(st.partitions.size(), 0);
   out.count_into(&st.settings.counters->written,
                  &st.settings.counters->batches);
-  for (size_t i = 0; i < st.partitions.size(); ++i) {
-    auto slot = st.stage->add_outbound_path(st.partitions[i]);
-    out.assign(slot, i);
-    self->monitor(st.partitions[i]);
-  }
+  for (size_t i = 0; i < st.partitions.size(); ++i)
+    open_path(self, i);
   self->set_down_handler([=](caf::down_msg& msg) {
-    // A partition died: its records can no longer be confirmed.
-    auto reason = msg.reason ? msg.reason
-                             : make_error(errc::not_started,
-                                          "a cache partition terminated");
-    for (auto& kvp : self->state.flushes)
-      kvp.second.reply.deliver(reason);
-    self->state.flushes.clear();
-    self->quit(reason);
+    auto& parts = self->state.partitions;
+    for (size_t i = 0; i < parts.size(); ++i)
+      if (parts[i] && parts[i].address() == msg.source)
+        close_path(self, i);
   });
   return {
     [=](entry& x) { push(self, std::move(x)); },
@@ -130,15 +168,51 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
       return barrier(self, true);
     },
     [=](flushed_atom, uint64_t id) {
-      auto& flushes = self->state.flushes;
+      auto& state = self->state;
+      auto& flushes = state.flushes;
       auto i = flushes.find(id);
-      if (i == flushes.end() || --i->second.acks_left > 0)
+      if (i == flushes.end())
+        return;
+      auto sender = self->current_sender();
+      for (size_t p = 0; p < state.partitions.size(); ++p)
+        if (state.partitions[p] && state.partitions[p].address() == sender
+            && !i->second.acked[p]) {
+          i->second.acked[p] = true;
+          --i->second.acks_left;
+        }
+      if (i->second.acks_left > 0)
         return;
       auto stop = i->second.stop;
       i->second.reply.deliver(caf::ok_atom::value);
       flushes.erase(i);
-      if (stop)
+      if (stop) {
+        // Every record is stored: close the paths without waiting for the
+        // acknowledgments of batches that are already applied (a sink acks
+        // only on its credit rounds, which need not come any more).
+        state.stage->out().abort(caf::exit_reason::user_shutdown);
+        // Nothing is left to deliver: drop the stage, so that no stream
+        // bookkeeping of a partition that died mid-handshake keeps the
+        // buffer alive after `quit`.
+        self->stream_managers().clear();
+        self->pending_stream_managers().clear();
         self->quit();
+      }
+    },
+    [=](reopen_atom, uint32_t partition, caf::actor& hdl,
+        uint64_t processed) {
+      auto& state = self->state;
+      if (partition >= state.partitions.size() || !hdl)
+        return;
+      if (state.partitions[partition])
+        close_path(self, partition); // the reopen overtook the down_msg
+      // What went to the dead partition and was never processed is lost.
+      auto& unprocessed = state.unprocessed[partition];
+      if (unprocessed > processed)
+        state.settings.counters->lost.fetch_add(unprocessed - processed);
+      unprocessed = 0;
+      state.partitions[partition] = std::move(hdl);
+      open_path(self, partition);
+      state.stage->out().force_emit_batches();
     },
     [=](stats_atom) -> record {
       return to_json(*self->state.settings.counters);

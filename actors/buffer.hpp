@@ -15,6 +15,9 @@
 ///   `ok_atom`, then terminates.
 /// - `(flushed_atom, id)`, from the cache partitions: barrier acknowledgments.
 /// - `(stats_atom)`, from any actor: replies its counters as JSON.
+/// - `(reopen_atom, uint32_t partition, actor, uint64_t processed)`, from the
+///   supervisor: partition `partition` was restarted as `actor`; the old one
+///   processed `processed` of this buffer's records.
 ///
 /// **Streaming.** A continuous stream stage with one outbound path per cache
 /// partition (`partitioned_output`) carries records in batches; batch size and
@@ -24,9 +27,11 @@
 /// arrives after the records before it.
 ///
 /// **Order and loss.** Records from one sender are streamed in the order they
-/// arrived; each goes to exactly one partition. A record in the mailbox or in
-/// the stage is delivered unless a partition dies: then pending flushes fail
-/// with the partition's exit reason and the buffer terminates with it.
+/// arrived; each goes to exactly one partition. When a partition dies, the
+/// records still queued for it stay in the stage and go to its replacement
+/// (`reopen_atom`); records that were in flight to it and not processed are
+/// counted as `lost`; pending flushes send their barrier again to the
+/// replacement and complete once it acknowledges.
 ///
 /// **Capacity.** At most `max-pending` records (plus one per producer thread
 /// racing for the last slot) are accepted and not yet shipped: `lazy_put`
@@ -74,6 +79,10 @@ struct buffer_settings {
 
   /// Counters shared with producers and `stats()`; created if null.
   std::shared_ptr<buffer_counters> counters;
+
+  /// Index of this buffer (0-based), sent to the partitions in the stream
+  /// handshake so that they count processed records per buffer.
+  uint32_t index = 0;
 };
 
 /// State of a buffer actor.
@@ -85,6 +94,10 @@ struct buffer_state {
   struct pending_flush {
     /// Partitions that have not acknowledged the barrier yet.
     size_t acks_left = 0;
+
+    /// Which partitions acknowledged it (a barrier is sent again to a
+    /// restarted partition, and a second acknowledgment is ignored).
+    std::vector<bool> acked;
 
     /// The request to answer once the barrier is acknowledged.
     caf::response_promise reply;
@@ -110,6 +123,10 @@ struct buffer_state {
 
   /// Set by `stop_atom`: the buffer takes no more `put_atom`s.
   bool stopping = false;
+
+  /// Records shipped to a partition that died, until its replacement tells
+  /// how many of them the dead one processed.
+  std::vector<uint64_t> unprocessed;
 
   static inline const char* name = "supercache.buffer";
 };

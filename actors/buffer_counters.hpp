@@ -24,13 +24,23 @@ struct buffer_counters {
   /// Stream batches shipped to the cache.
   std::atomic<uint64_t> batches{0};
 
-  /// Returns accepted records not yet written or dropped.
+  /// Records lost: in flight to a partition that died before processing
+  /// them, or held by a buffer that was killed (then also counted here and
+  /// no longer pending).
+  std::atomic<uint64_t> lost{0};
+
+  /// Returns accepted records not yet written, dropped or lost.
   uint64_t pending() const noexcept {
     auto done = written.load(std::memory_order_relaxed)
-                + dropped.load(std::memory_order_relaxed);
+                + dropped.load(std::memory_order_relaxed)
+                + lost_held.load(std::memory_order_relaxed);
     auto in = enqueued.load(std::memory_order_relaxed);
     return in > done ? in - done : 0;
   }
+
+  /// Of `lost`, the records that were still held (not yet written) when
+  /// their buffer died.
+  std::atomic<uint64_t> lost_held{0};
 };
 
 } // namespace supercache

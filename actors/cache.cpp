@@ -13,13 +13,13 @@ caf::behavior cache_actor(caf::stateful_actor<cache_state>* self,
                           std::shared_ptr<table> data) {
   self->state.data = std::move(data);
   return {
-    [=](caf::stream<entry> in) {
+    [=](caf::stream<entry> in, uint32_t buffer_index) {
       // One sink per buffer; barriers are acknowledged to that buffer.
       auto upstream = caf::actor_cast<caf::actor>(self->current_sender());
       return caf::attach_stream_sink(
         self, in, [](caf::unit_t&) {},
         [=](caf::unit_t&, std::vector<entry>& batch) {
-          self->state.data->insert(batch);
+          self->state.data->insert(batch, buffer_index);
           ++self->state.batches;
           for (auto& x : batch)
             if (x.barrier != 0)

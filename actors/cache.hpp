@@ -3,8 +3,10 @@
 /// A cache partition: the actor that owns one share of the data.
 ///
 /// **Messages.**
-/// - `stream<entry>` handshake, from each buffer: opens one stream sink per
-///   buffer; every batch is applied in arrival order under one write lock.
+/// - `(stream<entry>, uint32_t buffer_index)` handshake, from each buffer:
+///   opens one stream sink per buffer; every batch is applied in arrival
+///   order under one write lock, and the records processed are counted per
+///   buffer (so a buffer can tell which records died with a partition).
 ///   A barrier entry in a batch is answered with `(flushed_atom, id)` to the
 ///   buffer that opened the stream, after every record before it is stored.
 /// - `(put_atom, record)`, from `supercache::put` or any actor: stores the
@@ -20,8 +22,14 @@
 /// `supercache::get`/`size`, which read it under a shared lock from any thread.
 ///
 /// **Order and loss.** Records of one stream are applied in the order the
-/// buffer sent them (CAF delivers a path's batches in order). Nothing is
-/// dropped: a record that reached a sink is stored.
+/// buffer sent them (CAF delivers a path's batches in order). A record that
+/// reached a sink is stored, or, if its insertion throws, counted as failed
+/// (logged once) while the rest of its batch is stored.
+///
+/// **Failure.** A partition that dies (an exit, an exception) is restarted
+/// by the supervisor with an empty table: the records it stored are gone and
+/// counted as `lost_stored`; buffers keep the records they still hold and
+/// reopen their streams to the new partition.
 ///
 /// **Capacity.** Unbounded in this version: the table grows with the data.
 ///

@@ -9,8 +9,10 @@
 /// | `(flush_atom)`                       | buffer | any actor        | `ok_atom` once visible    |
 /// | `(stop_atom)`                        | buffer | `buffer::stop`   | `ok_atom` once drained    |
 /// | `(entry)`                            | buffer | `lazy_put`       | none                      |
-/// | `stream<entry>` handshake            | cache  | buffer           | stream of batches         |
+/// | `(stream<entry>, uint32_t buffer)`   | cache  | buffer           | stream of batches         |
 /// | `(flushed_atom, uint64_t barrier)`   | buffer | cache            | none                      |
+/// | `(reopen_atom, idx, actor, n)`       | buffer | supervisor       | none                      |
+/// | `(watch_atom, bool, idx, actor)`     | supervisor | the instance | none                      |
 /// | `(put_atom, record)`                 | cache  | `put`, any actor | `ok_atom` or an error     |
 /// | `(get_atom, record pattern)`         | cache  | any actor        | `std::vector<record>`     |
 /// | `(size_atom)`                        | cache  | any actor        | `uint64_t`                |
@@ -44,6 +46,15 @@ using flushed_atom = caf::atom_constant<caf::atom("sc_flushed")>;
 
 /// Asks a cache partition for its number of records.
 using size_atom = caf::atom_constant<caf::atom("sc_size")>;
+
+/// Asks the supervisor to watch a partition or a buffer.
+using watch_atom = caf::atom_constant<caf::atom("sc_watch")>;
+
+/// Tells the supervisor to try a restart again.
+using retry_atom = caf::atom_constant<caf::atom("sc_retry")>;
+
+/// Tells a buffer that a cache partition was restarted.
+using reopen_atom = caf::atom_constant<caf::atom("sc_reopen")>;
 
 /// Asks a buffer or a cache partition for its counters (JSON).
 using stats_atom = caf::atom_constant<caf::atom("sc_stats")>;

@@ -42,6 +42,7 @@ public:
     queues_.resize(n);
     slots_.resize(n, caf::invalid_stream_slot);
     barriers_.resize(n, 0);
+    shipped_.resize(n, 0);
   }
 
   /// Returns the number of partitions.
@@ -52,6 +53,18 @@ public:
   /// Routes the elements of `partition` to the path at `slot`.
   void assign(caf::stream_slot slot, size_t partition) {
     slots_[partition] = slot;
+    shipped_[partition] = 0;
+  }
+
+  /// Returns the path slot of `partition`, or `invalid_stream_slot`.
+  caf::stream_slot slot_of(size_t partition) const noexcept {
+    return slots_[partition];
+  }
+
+  /// Returns the records (no barriers) shipped on the current path of
+  /// `partition` since `assign`.
+  uint64_t shipped_on_path(size_t partition) const noexcept {
+    return shipped_[partition];
   }
 
   /// Returns the number of elements waiting for `partition`.
@@ -84,6 +97,12 @@ public:
         return true;
       }
     return false;
+  }
+
+  /// Queues a copy of the barrier `x` for `partition` only.
+  void push_barrier_to(size_t partition, const T& x) {
+    queues_[partition].emplace_back(x);
+    ++barriers_[partition];
   }
 
   /// Queues a copy of the barrier `x` for every partition.
@@ -162,6 +181,7 @@ private:
           if (pos < shipped)
             ++shipped_barriers;
         barriers_[i] -= shipped_barriers;
+        shipped_[i] += shipped - shipped_barriers;
         count_shipped(shipped, shipped - shipped_barriers,
                       static_cast<size_t>(path->desired_batch_size));
       }
@@ -192,6 +212,9 @@ private:
 
   /// Number of barriers in each queue.
   std::vector<size_t> barriers_;
+
+  /// Records shipped on each partition's current path.
+  std::vector<uint64_t> shipped_;
 
   /// Scratch: positions of barriers among the elements that may ship.
   std::vector<size_t> barrier_positions_;

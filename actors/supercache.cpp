@@ -4,6 +4,8 @@
 #include "supercache.hpp"
 
 #include <array>
+#include <cstdio>
+#include <optional>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -20,6 +22,7 @@
 #include "actors/latency.hpp"
 #include "actors/names.hpp"
 #include "actors/routing.hpp"
+#include "actors/supervisor.hpp"
 
 namespace supercache {
 
@@ -112,11 +115,86 @@ void terminate(caf::actor_system& sys, const std::vector<caf::actor>& hdls,
     await_mail(self, sys);
     self->receive([](caf::down_msg&) {});
   }
-  for (size_t i = 1; i <= hdls.size(); ++i)
-    sys.registry().erase(name(i));
+  if (name != nullptr)
+    for (size_t i = 1; i <= hdls.size(); ++i)
+      sys.registry().erase(name(i));
 }
 
 // -- lifecycle (callers hold `lifecycle`) --------------------------------------
+
+/// The supervisor of the running instance, or invalid.
+caf::actor supervisor;
+
+/// Records stored in partitions that died (gone with them).
+std::atomic<uint64_t> lost_stored{0};
+
+/// Spawns buffer `index` (0-based) with the counters in `counters[index]`
+/// and asks the supervisor to watch it.
+caf::actor spawn_buffer(caf::actor_system& sys, const cache_instance& cache,
+                        size_t index) {
+  buffer_settings settings;
+  settings.layout = cache.layout;
+  settings.max_pending = cache.opts.max_pending;
+  settings.overflow = cache.opts.overflow;
+  settings.counters = counters[index];
+  settings.index = static_cast<uint32_t>(index);
+  auto hdl = sys.spawn(buffer_actor, cache.partitions, std::move(settings));
+  if (supervisor)
+    caf::anon_send(supervisor, watch_atom::value, false,
+                   static_cast<uint32_t>(index), hdl);
+  return hdl;
+}
+
+/// Replaces partition `index` after it died (called by the supervisor).
+std::optional<partition_restart> restart_partition(uint32_t index) {
+  auto cache = load_cache();
+  if (!cache || index >= cache->partitions.size())
+    return std::nullopt;
+  auto& sys = *cache->sys;
+  auto inst = std::make_shared<cache_instance>(*cache);
+  auto old = inst->tables[index];
+  auto tbl = std::make_shared<table>(inst->opts.type, inst->layout);
+  auto hdl = sys.spawn(cache_actor, tbl);
+  auto name = cache_name(index + 1);
+  sys.registry().erase(name);
+  sys.registry().put(name, caf::actor_cast<caf::strong_actor_ptr>(hdl));
+  inst->partitions[index] = hdl;
+  inst->tables[index] = std::move(tbl);
+  lost_stored.fetch_add(old->size());
+  std::atomic_store(&running_cache, cache_ptr{inst});
+  std::fprintf(stderr,
+               "supercache: cache partition %u died and was restarted; %zu "
+               "stored records were lost with it\n",
+               index + 1, old->size());
+  return partition_restart{hdl, std::move(old)};
+}
+
+/// Replaces buffer `index` after it died (called by the supervisor); the
+/// records it held are counted as lost.
+std::optional<caf::actor> restart_buffer(uint32_t index) {
+  std::unique_lock<std::mutex> guard{lifecycle, std::try_to_lock};
+  if (!guard)
+    return std::nullopt;
+  auto cache = load_cache();
+  if (buffer_sys == nullptr || !cache || index >= num_buffers)
+    return caf::actor{};
+  buffer_gate.close_and_wait(); // producers see not_started meanwhile
+  auto& ctr = *counters[index];
+  auto held = ctr.pending();
+  ctr.lost += held;
+  ctr.lost_held += held;
+  auto hdl = spawn_buffer(*buffer_sys, *cache, index);
+  auto name = buffer::name(index + 1);
+  buffer_sys->registry().erase(name);
+  buffer_sys->registry().put(name, caf::actor_cast<caf::strong_actor_ptr>(hdl));
+  buffers[index] = hdl;
+  buffer_gate.open();
+  std::fprintf(stderr,
+               "supercache: buffer %u died and was replaced; %llu records "
+               "it held were lost\n",
+               index + 1, static_cast<unsigned long long>(held));
+  return hdl;
+}
 
 caf::error start_buffers(caf::actor_system& sys, size_t n) {
   if (buffer_sys != nullptr)
@@ -134,13 +212,8 @@ caf::error start_buffers(caf::actor_system& sys, size_t n) {
                       "buffer::start: the cache runs in another actor system");
   std::vector<caf::actor> started;
   for (size_t i = 1; i <= n; ++i) {
-    buffer_settings settings;
-    settings.layout = cache->layout;
-    settings.max_pending = cache->opts.max_pending;
-    settings.overflow = cache->opts.overflow;
-    settings.counters = std::make_shared<buffer_counters>();
-    counters[i - 1] = settings.counters;
-    auto hdl = sys.spawn(buffer_actor, cache->partitions, std::move(settings));
+    counters[i - 1] = std::make_shared<buffer_counters>();
+    auto hdl = spawn_buffer(sys, *cache, i - 1);
     started.push_back(hdl);
     if (auto err = register_as(sys, buffer::name(i), hdl)) {
       started.pop_back();
@@ -250,7 +323,14 @@ caf::error start(caf::actor_system& sys, const options& opts) {
     inst->tables.push_back(std::move(tbl));
   }
   std::atomic_store(&running_cache, cache_ptr{inst});
+  lost_stored = 0;
+  supervisor = sys.spawn(supervisor_actor, restart_partition, restart_buffer);
+  for (size_t i = 0; i < inst->partitions.size(); ++i)
+    caf::anon_send(supervisor, watch_atom::value, true,
+                   static_cast<uint32_t>(i), inst->partitions[i]);
   if (auto err = start_buffers(sys, inst->opts.buffers)) {
+    terminate(sys, {supervisor}, nullptr);
+    supervisor = nullptr;
     terminate(sys, inst->partitions, cache_name);
     std::atomic_store(&running_cache, cache_ptr{});
     return err;
@@ -266,6 +346,11 @@ caf::error stop() {
   caf::error result;
   if (buffer_sys != nullptr)
     result = stop_buffers();
+  // The supervisor goes first, so the partitions' exits are not restarts;
+  // until then it may have replaced partitions: reload the snapshot.
+  terminate(*cache->sys, {supervisor}, nullptr);
+  supervisor = nullptr;
+  cache = load_cache();
   std::atomic_store(&running_cache, cache_ptr{});
   terminate(*cache->sys, cache->partitions, cache_name);
   int64_t stored = 0;
@@ -360,6 +445,7 @@ caf::expected<nlohmann::json> stats() {
         total.written += c.written.load();
         total.rejected += c.rejected.load();
         total.dropped += c.dropped.load();
+        total.lost += c.lost.load();
         total.batches += c.batches.load();
       }
   }
@@ -370,6 +456,8 @@ caf::expected<nlohmann::json> stats() {
                         {"written", totals["written"]},
                         {"rejected", totals["rejected"]},
                         {"dropped", totals["dropped"]},
+                        {"lost", totals["lost"]},
+                        {"lost_stored", lost_stored.load()},
                         {"pending", totals["pending"]},
                         {"batches", batches},
                         {"avg_batch", avg},

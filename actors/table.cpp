@@ -1,5 +1,7 @@
 #include "actors/table.hpp"
 
+#include <cstdio>
+#include <exception>
 #include <functional>
 #include <mutex>
 
@@ -29,8 +31,10 @@ void table::insert(packed x) {
   insert_locked(std::move(x));
 }
 
-size_t table::insert(std::vector<entry>& xs) {
+size_t table::insert(std::vector<entry>& xs, uint32_t upstream) {
   size_t applied = 0;
+  size_t processed = 0;
+  size_t failed = 0;
   {
     std::unique_lock<std::shared_mutex> guard{mtx_};
     // Touch the home slot of the next records early: a large table misses
@@ -49,10 +53,25 @@ size_t table::insert(std::vector<entry>& xs) {
       auto& x = xs[i];
       if (x.barrier != 0 || x.value.empty())
         continue;
-      insert_locked(std::move(x.value));
-      ++applied;
+      ++processed;
+      try {
+        if (fault_)
+          fault_(x.value);
+        insert_locked(std::move(x.value));
+        ++applied;
+      } catch (const std::exception& ex) {
+        if (failed_.load(std::memory_order_relaxed) + failed++ == 0)
+          std::fprintf(stderr,
+                       "supercache: a cache partition failed to store a "
+                       "record (%s); further failures are only counted\n",
+                       ex.what());
+      }
     }
   }
+  if (failed > 0)
+    failed_.fetch_add(failed, std::memory_order_relaxed);
+  if (upstream < processed_.size())
+    processed_[upstream].fetch_add(processed, std::memory_order_release);
   // The records are visible now: time the sampled ones.
   int64_t now = 0;
   for (auto& x : xs)
@@ -137,6 +156,7 @@ std::vector<record> table::get(std::string_view key) const {
 nlohmann::json to_json(const table& x) {
   return {{"records", x.size()},
           {"bytes", x.bytes()},
+          {"failed", x.failed()},
           {"batches", x.batches()},
           {"batched_records", x.batched_records()}};
 }

@@ -1,0 +1,58 @@
+#pragma once
+
+/// The supervisor: restarts cache partitions and buffers that die.
+///
+/// **Messages.**
+/// - `(watch_atom, bool is_partition, uint32_t index, actor)`, from the
+///   running instance: monitors the actor as partition or buffer `index`.
+/// - `down_msg` of a watched actor: an exit with `none` or `user_shutdown`
+///   is a deliberate stop and is forgotten; any other reason (an exception,
+///   `kill`, an error) makes the supervisor call the matching hook, which
+///   replaces the actor and returns the replacement to watch. After a
+///   partition restart it sends `(reopen_atom, index, new partition,
+///   processed)` to every buffer it watches, `processed` being what the dead
+///   partition processed of that buffer's records.
+/// - `(retry_atom, uint32_t index)`, to itself: a buffer restart that found
+///   a start or stop holding the lifecycle lock is tried again 1 ms later.
+///
+/// **Order and loss.** See `cache.hpp` and `buffer.hpp` for what survives a
+/// restart; the supervisor itself holds no records.
+///
+/// **Stopping.** `supercache::stop` terminates it first, so the deliberate
+/// exits of the buffers and partitions that follow are never restarted.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include <caf/actor.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include "actors/messages.hpp"
+#include "actors/table.hpp"
+
+namespace supercache {
+
+/// A restarted partition and the table of the one that died.
+struct partition_restart {
+  caf::actor hdl;
+  std::shared_ptr<const table> old;
+};
+
+/// Replaces partition `index`; returns the replacement, or `std::nullopt` if
+/// there is nothing to replace.
+using partition_hook
+  = std::function<std::optional<partition_restart>(uint32_t index)>;
+
+/// Replaces buffer `index`; returns the replacement, an invalid handle if
+/// there is nothing to replace, or `std::nullopt` to be called again later.
+using buffer_hook = std::function<std::optional<caf::actor>(uint32_t index)>;
+
+/// Returns the behavior of a supervisor that restarts partitions with
+/// `restart_partition` and buffers with `restart_buffer`.
+caf::behavior supervisor_actor(caf::event_based_actor* self,
+                               partition_hook restart_partition,
+                               buffer_hook restart_buffer);
+
+} // namespace supercache

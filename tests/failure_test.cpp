@@ -1,0 +1,165 @@
+// A failing cache: partitions and buffers that die are replaced, and every
+// accepted record is either stored or counted as lost.
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_registry.hpp>
+
+#include "tests/fixture.hpp"
+
+using namespace supercache;
+
+namespace {
+
+record make_record(int64_t key) {
+  return record::array({key, "value-" + std::to_string(key)});
+}
+
+struct threaded_config : caf::actor_system_config {
+  threaded_config() {
+    set("scheduler.max-threads", 2);
+    set("logger.verbosity", caf::atom("quiet"));
+    configure(*this);
+  }
+};
+
+caf::actor registered(caf::actor_system& sys, caf::atom_value name) {
+  return caf::actor_cast<caf::actor>(sys.registry().get(name));
+}
+
+size_t counter(const char* name) {
+  return (*stats())[name].get<size_t>();
+}
+
+/// Runs `producers` threads that put distinct keys until `stop_at` records
+/// were accepted in total, while `disturb(n)` runs each time the total passes
+/// another `every` records. Returns the number of accepted records.
+template <class Disturb>
+int64_t produce_while(int64_t producers, int64_t stop_at, int64_t every,
+                      std::atomic<int64_t>& refused, Disturb disturb) {
+  std::atomic<int64_t> accepted{0};
+  std::atomic<bool> done{false};
+  std::thread disturber{[&] {
+    for (int64_t next = every; next < stop_at; next += every) {
+      while (accepted.load() < next && !done)
+        std::this_thread::yield();
+      if (done)
+        return;
+      disturb();
+    }
+  }};
+  std::vector<std::thread> threads;
+  for (int64_t t = 0; t < producers; ++t)
+    threads.emplace_back([&, t] {
+      for (int64_t i = 0; accepted.load() < stop_at; ++i) {
+        auto err = lazy_put(make_record(t * 1'000'000'000 + i));
+        if (!err)
+          ++accepted;
+        else if (err == errc::not_started)
+          ++refused;
+        else
+          FAIL("unexpected error: " << render(err));
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  done = true;
+  disturber.join();
+  return accepted.load();
+}
+
+} // namespace
+
+TEST_CASE("partitions killed repeatedly under load are restarted and every "
+          "accepted record is stored or counted as lost") {
+  threaded_config cfg;
+  caf::actor_system sys{cfg};
+  options opts;
+  opts.buffers = 2;
+  opts.partitions = 2;
+  REQUIRE_EQ(start(sys, opts), caf::none);
+  std::atomic<int64_t> refused{0};
+  size_t kills = 0;
+  auto accepted = produce_while(2, 200'000, 25'000, refused, [&] {
+    auto victim = registered(sys, cache_name(1 + kills % 2));
+    REQUIRE(victim);
+    caf::anon_send_exit(victim, caf::exit_reason::kill);
+    ++kills;
+  });
+  REQUIRE_EQ(flush(), caf::none);
+  CHECK_EQ(refused.load(), 0);
+  CHECK_GE(kills, 7u);
+  auto stored = *size();
+  auto lost = counter("lost") + counter("lost_stored");
+  CHECK_EQ(stored + lost, static_cast<size_t>(accepted));
+  // The partitions run again, under their names.
+  for (size_t i = 1; i <= 2; ++i)
+    CHECK(registered(sys, cache_name(i)));
+  REQUIRE_EQ(lazy_put(make_record(-1)), caf::none);
+  REQUIRE_EQ(flush(), caf::none);
+  CHECK_EQ(get(make_record(-1))->size(), 1u);
+  REQUIRE_EQ(stop(), caf::none);
+}
+
+TEST_CASE("a killed buffer is replaced, producers see at most not_started, "
+          "and its held records are counted as lost") {
+  threaded_config cfg;
+  caf::actor_system sys{cfg};
+  options opts;
+  opts.buffers = 2;
+  opts.partitions = 2;
+  REQUIRE_EQ(start(sys, opts), caf::none);
+  std::atomic<int64_t> refused{0};
+  size_t kills = 0;
+  auto accepted = produce_while(2, 100'000, 30'000, refused, [&] {
+    auto victim = registered(sys, buffer::name(1 + kills % 2));
+    REQUIRE(victim);
+    caf::anon_send_exit(victim, caf::exit_reason::kill);
+    ++kills;
+  });
+  // A replaced buffer may still be on its way: flush until it answers.
+  caf::error flushed;
+  for (int i = 0; i < 1000; ++i)
+    if (!(flushed = flush()))
+      break;
+  REQUIRE_EQ(flushed, caf::none);
+  CHECK_EQ(kills, 3u);
+  auto stored = *size();
+  CHECK_EQ(stored + counter("lost"), static_cast<size_t>(accepted));
+  for (size_t i = 1; i <= 2; ++i)
+    CHECK(registered(sys, buffer::name(i)));
+  REQUIRE_EQ(stop(), caf::none);
+}
+
+TEST_CASE_FIXTURE(testing::fixture,
+                  "a record whose insertion throws is counted and the rest of "
+                  "its batch is stored") {
+  record_layout layout;
+  auto tbl = std::make_shared<table>(table_type::set, layout);
+  auto bad = packed::pack(make_record(13), layout).first;
+  tbl->inject_faults([bad](const packed& x) {
+    if (x == bad)
+      throw std::runtime_error("injected failure");
+  });
+  auto part = sys.spawn(cache_actor, tbl);
+  auto buf = sys.spawn(buffer_actor, std::vector<caf::actor>{part},
+                       buffer_settings{layout});
+  run_streams();
+  for (int64_t i = 0; i < 100; ++i)
+    caf::anon_send(buf, caf::put_atom::value, make_record(i));
+  self->send(buf, caf::flush_atom::value);
+  run_streams();
+  CHECK(receive_as<caf::ok_atom>().has_value());
+  CHECK_EQ(tbl->size(), 99u);
+  CHECK_EQ(tbl->failed(), 1u);
+  CHECK(tbl->get(key_of(make_record(13), layout)).empty());
+  CHECK_EQ(tbl->get(key_of(make_record(14), layout)).size(), 1u);
+  caf::anon_send_exit(buf, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(part, caf::exit_reason::user_shutdown);
+  run_streams();
+}
