@@ -37,10 +37,13 @@
 /// racing for the last slot) are accepted and not yet shipped: `lazy_put`
 /// checks the shared `buffer_counters` before it sends and applies the
 /// overflow policy (`block`, `reject`) on the producer's thread. Under
-/// `drop-oldest` every record is accepted and the buffer drops the oldest
-/// queued record of the same partition (the new one if none is queued) while
-/// more than `max-pending` are pending; dropped records are counted and never
-/// reported as stored.
+/// `drop-oldest` every record is accepted; while more than `max-pending` are
+/// pending, the buffer drops the oldest queued records of the same partition
+/// (the excess and an eighth of that queue, in one pass), or the new record
+/// if none is queued; dropped records are counted and never reported as
+/// stored. `lazy_put` waits (without failing) while 2 * `max-pending` records
+/// are pending, so a buffer slower than its producers cannot grow its mailbox
+/// without bound.
 ///
 /// **Stopping.** On `(stop_atom)` the buffer answers further `put_atom`s with
 /// `not_started`, drains, replies and quits; CAF then closes the streams

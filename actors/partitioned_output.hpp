@@ -87,16 +87,22 @@ public:
     queues_[partition].emplace_back(std::move(x));
   }
 
-  /// Removes the oldest element queued for `partition` that is no barrier
-  /// (`is_barrier(x)`, found by ADL); returns whether there was one.
-  bool drop_oldest(size_t partition) {
+  /// Removes up to `n` of the oldest elements queued for `partition` that are
+  /// no barriers (`is_barrier(x)`, found by ADL), in one pass; returns how
+  /// many it removed.
+  size_t drop_oldest(size_t partition, size_t n) {
     auto& q = queues_[partition];
-    for (auto i = q.begin(); i != q.end(); ++i)
-      if (!is_barrier(*i)) {
-        q.erase(i);
-        return true;
-      }
-    return false;
+    size_t dropped = 0;
+    auto last = q.begin();
+    while (last != q.end() && dropped < n) {
+      if (!is_barrier(*last))
+        ++dropped;
+      ++last;
+    }
+    q.erase(std::remove_if(q.begin(), last,
+                           [](const T& x) { return !is_barrier(x); }),
+            last);
+    return dropped;
   }
 
   /// Queues a copy of the barrier `x` for `partition` only.
@@ -174,7 +180,12 @@ private:
               barrier_positions_.push_back(j);
         }
         auto before = q.size();
-        path->emit_batches(this->self(), q, force_underfull || path->closing);
+        // A queued barrier never waits for a batch to fill: a flush is
+        // waiting for it (e.g. a barrier queued while the path's handshake
+        // was pending ships as soon as CAF reports the path open).
+        path->emit_batches(this->self(), q,
+                           force_underfull || path->closing
+                             || barriers_[i] > 0);
         auto shipped = before - q.size();
         size_t shipped_barriers = 0;
         for (auto pos : barrier_positions_)

@@ -512,8 +512,14 @@ caf::error start(caf::actor_system& sys, size_t n) {
 namespace {
 
 /// Waits a little before a blocked `enqueue` looks for room again: yields at
-/// first, then sleeps up to 1 ms.
-void back_off(size_t attempt) {
+/// first, then sleeps up to 1 ms. Under the test coordinator (`tc`), runs
+/// one job or fires one timer instead, since nothing else would drain.
+void back_off(size_t attempt, caf::scheduler::test_coordinator* tc) {
+  if (tc != nullptr) {
+    if (!tc->try_run_once())
+      tc->clock().trigger_timeout();
+    return;
+  }
   if (attempt < 64) {
     std::this_thread::yield();
     return;
@@ -535,6 +541,7 @@ caf::error enqueue(record x) {
   packed value;
   uint64_t hash = 0;
   std::chrono::steady_clock::time_point deadline;
+  caf::scheduler::test_coordinator* tc = nullptr;
   for (size_t attempt = 0;; ++attempt) {
     {
       gate::pass pass{buffer_gate};
@@ -547,8 +554,12 @@ caf::error enqueue(record x) {
       }
       auto index = routing::current_lane() % num_buffers;
       auto& ctr = *counters[index];
-      if (hot_overflow == overflow_policy::drop_oldest
-          || ctr.pending() < hot_max_pending) {
+      // Under drop-oldest the buffer makes room by dropping; should it fall
+      // behind by twice the bound, the producer waits for it (never fails).
+      auto limit = hot_overflow == overflow_policy::drop_oldest
+                     ? 2 * hot_max_pending
+                     : hot_max_pending;
+      if (ctr.pending() < limit) {
         entry e;
         e.partition = partition_index(hash, hot_partitions);
         e.value = std::move(value);
@@ -564,13 +575,17 @@ caf::error enqueue(record x) {
       auto now = std::chrono::steady_clock::now();
       if (attempt == 0)
         deadline = now + hot_block_timeout;
-      if (hot_overflow == overflow_policy::reject || now >= deadline) {
+      if (hot_overflow == overflow_policy::reject
+          || (hot_overflow == overflow_policy::block && now >= deadline)) {
         ctr.rejected.fetch_add(1, std::memory_order_relaxed);
         return overloaded(index);
       }
+      if (attempt == 0)
+        tc = dynamic_cast<caf::scheduler::test_coordinator*>(
+          &buffer_sys->scheduler());
     }
     // Wait outside the gate, so that `stop` never waits for a blocked call.
-    back_off(attempt);
+    back_off(attempt, tc);
   }
 }
 
