@@ -128,8 +128,7 @@ caf::actor supervisor;
 /// Records stored in partitions that died (gone with them).
 std::atomic<uint64_t> lost_stored{0};
 
-/// Spawns buffer `index` (0-based) with the counters in `counters[index]`
-/// and asks the supervisor to watch it.
+/// Spawns buffer `index` (0-based) with the counters in `counters[index]`.
 caf::actor spawn_buffer(caf::actor_system& sys, const cache_instance& cache,
                         size_t index) {
   buffer_settings settings;
@@ -138,11 +137,7 @@ caf::actor spawn_buffer(caf::actor_system& sys, const cache_instance& cache,
   settings.overflow = cache.opts.overflow;
   settings.counters = counters[index];
   settings.index = static_cast<uint32_t>(index);
-  auto hdl = sys.spawn(buffer_actor, cache.partitions, std::move(settings));
-  if (supervisor)
-    caf::anon_send(supervisor, watch_atom::value, false,
-                   static_cast<uint32_t>(index), hdl);
-  return hdl;
+  return sys.spawn(buffer_actor, cache.partitions, std::move(settings));
 }
 
 /// Replaces partition `index` after it died (called by the supervisor).
@@ -214,6 +209,9 @@ caf::error start_buffers(caf::actor_system& sys, size_t n) {
   for (size_t i = 1; i <= n; ++i) {
     counters[i - 1] = std::make_shared<buffer_counters>();
     auto hdl = spawn_buffer(sys, *cache, i - 1);
+    if (supervisor)
+      caf::anon_send(supervisor, watch_atom::value, false,
+                     static_cast<uint32_t>(i - 1), hdl);
     started.push_back(hdl);
     if (auto err = register_as(sys, buffer::name(i), hdl)) {
       started.pop_back();
