@@ -20,14 +20,6 @@ record make_record(int64_t key) {
   return record::array({key, "value-" + std::to_string(key)});
 }
 
-struct threaded_config : caf::actor_system_config {
-  threaded_config() {
-    set("scheduler.max-threads", 2);
-    set("logger.verbosity", caf::atom("quiet"));
-    configure(*this);
-  }
-};
-
 caf::actor registered(caf::actor_system& sys, caf::atom_value name) {
   return caf::actor_cast<caf::actor>(sys.registry().get(name));
 }
@@ -75,7 +67,7 @@ int64_t produce_while(int64_t producers, int64_t stop_at, int64_t every,
 
 TEST_CASE("partitions killed repeatedly under load are restarted and every "
           "accepted record is stored or counted as lost") {
-  threaded_config cfg;
+  testing::threaded_config cfg;
   caf::actor_system sys{cfg};
   options opts;
   opts.buffers = 2;

@@ -32,6 +32,16 @@ struct test_config : caf::actor_system_config {
   }
 };
 
+/// A config for threaded tests: `workers` scheduler workers (CAF's real
+/// work-stealing scheduler), quiet logging, supercache configured.
+struct threaded_config : caf::actor_system_config {
+  explicit threaded_config(size_t workers = 2) {
+    set("scheduler.max-threads", workers);
+    set("logger.verbosity", caf::atom("quiet"));
+    configure(*this);
+  }
+};
+
 /// Owns an actor system on the test coordinator and a scoped actor `self`
 /// that sends messages and receives replies.
 class fixture {

@@ -138,13 +138,7 @@ TEST_CASE_FIXTURE(testing::fixture,
 
 TEST_CASE("block keeps pending records at the bound while producers outpace "
           "the cache, and loses none") {
-  struct config : caf::actor_system_config {
-    config() {
-      set("scheduler.max-threads", 2);
-      set("logger.verbosity", caf::atom("quiet"));
-      configure(*this);
-    }
-  } cfg;
+  testing::threaded_config cfg;
   caf::actor_system sys{cfg};
   auto opts = bounded(overflow_policy::block, 200);
   opts.buffers = 2;

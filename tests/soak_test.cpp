@@ -11,7 +11,7 @@
 
 #include <unistd.h>
 
-#include "supercache.hpp"
+#include "tests/fixture.hpp"
 
 using namespace supercache;
 
@@ -39,13 +39,7 @@ struct soak_result {
 /// partition on 2 scheduler workers: the producers outnumber the workers 3
 /// to 1 and outpace the drain. Keys repeat, so the table stops growing early.
 soak_result soak(overflow_policy policy, int seconds) {
-  struct config : caf::actor_system_config {
-    config() {
-      set("scheduler.max-threads", 2);
-      set("logger.verbosity", caf::atom("quiet"));
-      configure(*this);
-    }
-  } cfg;
+  testing::threaded_config cfg;
   caf::actor_system sys{cfg};
   options opts;
   opts.buffers = 1;

@@ -11,7 +11,7 @@
 
 #include <caf/actor_registry.hpp>
 
-#include "supercache.hpp"
+#include "tests/fixture.hpp"
 
 using namespace supercache;
 
@@ -19,13 +19,7 @@ namespace {
 
 /// An actor system with `workers` scheduler workers and supercache configured.
 struct system_with {
-  struct config : caf::actor_system_config {
-    explicit config(size_t workers) {
-      set("scheduler.max-threads", workers);
-      set("logger.verbosity", caf::atom("quiet"));
-      configure(*this);
-    }
-  };
+  using config = testing::threaded_config;
 
   explicit system_with(size_t workers) : cfg(workers), sys(cfg) {
     // nop
