@@ -20,7 +20,6 @@ caf::behavior cache_actor(caf::stateful_actor<cache_state>* self,
         self, in, [](caf::unit_t&) {},
         [=](caf::unit_t&, std::vector<entry>& batch) {
           self->state.data->insert(batch, buffer_index);
-          ++self->state.batches;
           for (auto& x : batch)
             if (x.barrier != 0)
               self->send(upstream, flushed_atom::value, x.barrier);

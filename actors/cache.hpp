@@ -51,8 +51,6 @@ struct cache_state {
   /// The partition's records, shared with readers on other threads.
   std::shared_ptr<table> data;
 
-  /// Number of batches applied so far.
-  uint64_t batches = 0;
 
   static inline const char* name = "supercache.cache";
 };
