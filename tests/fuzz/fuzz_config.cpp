@@ -23,19 +23,12 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/error.hpp>
 
+#include "tests/fuzz/fuzz_check.hpp"
 #include "actors/errc.hpp"
 #include "config/options.hpp"
 
 namespace {
 
-#define FUZZ_CHECK(cond)                                                       \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,   \
-                   #cond);                                                     \
-      std::abort();                                                            \
-    }                                                                          \
-  } while (false)
 
 /// Removes the config file when the process exits normally.
 struct config_file {

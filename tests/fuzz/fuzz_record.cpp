@@ -28,6 +28,7 @@
 #include <caf/binary_serializer.hpp>
 #include <caf/error.hpp>
 
+#include "tests/fuzz/fuzz_check.hpp"
 #include "actors/messages.hpp"
 #include "actors/packed.hpp"
 #include "actors/record.hpp"
@@ -36,15 +37,6 @@ using namespace supercache;
 
 namespace {
 
-/// Aborts with a message naming the property that failed.
-#define FUZZ_CHECK(cond)                                                       \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,   \
-                   #cond);                                                     \
-      std::abort();                                                            \
-    }                                                                          \
-  } while (false)
 
 /// Nesting depth that a receiver accepts (the default of `from_msgpack`).
 constexpr size_t wire_depth = 512;
