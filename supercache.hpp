@@ -14,6 +14,8 @@
 /// while they wait, so deterministic tests can use them.
 
 #include <cstddef>
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -75,6 +77,28 @@ caf::error stop();
 /// `partitions`, one per partition with `records`, `bytes`, `batches`.
 /// Errors: `not_started`.
 caf::expected<nlohmann::json> stats();
+
+/// Publishes the running cache on `host`:`port` over CAF's network layer
+/// (`port` 0 picks a free one) for producer nodes to `connect` to; returns
+/// the port. Needs `cfg.load<caf::io::middleman>()`. `stop` unpublishes.
+/// Errors: `not_started`, `already_started` (published already),
+/// `invalid_option` (no middleman, or the port cannot be bound).
+caf::expected<uint16_t> publish(caf::actor_system& sys, uint16_t port,
+                                const std::string& host = "127.0.0.1");
+
+/// Starts buffers in `sys` that stream to the cache node at `opts.remote`
+/// (`HOST:PORT`) instead of local partitions. Then `lazy_put`, `put`,
+/// `flush`, `get`, `size`, `stats` and `stop` work as with `start`, against
+/// the remote cache; `stop` leaves the remote cache running. Needs
+/// `cfg.load<caf::io::middleman>()`. Errors: `already_started`,
+/// `invalid_option` (bad options, no middleman, a `key-pos` or
+/// `partition-pos` different from the cache node's), `unreachable` (no
+/// connection, or no answer within `connect-timeout`). Once the node goes
+/// away, every call fails with `unreachable`.
+caf::error connect(caf::actor_system& sys, const options& opts);
+
+/// `connect` with the options read from `sys.config()`.
+caf::error connect(caf::actor_system& sys);
 
 /// Returns the number of records the cache held when the last `stop` ended
 /// it, after draining the buffers (e.g. for a shutdown report).

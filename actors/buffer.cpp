@@ -104,6 +104,34 @@ void close_path(buffer_actor_ptr self, size_t i) {
     }
 }
 
+/// Gives up after remote partition `i` went away with `reason`: fails every
+/// pending flush and counts what the buffer holds as lost.
+void give_up(buffer_actor_ptr self, size_t i, const caf::error& reason) {
+  auto& st = self->state;
+  if (st.failure)
+    return;
+  st.failure = make_error(errc::unreachable,
+                          "cache partition " + std::to_string(i + 1)
+                            + " on the remote node went away ("
+                            + render(reason) + ")");
+  auto& ctr = *st.settings.counters;
+  ctr.unreachable = true;
+  auto held = ctr.pending();
+  ctr.lost_held += held;
+  ctr.lost += held;
+  st.stage->out().abort(reason);
+  self->stream_managers().clear();
+  self->pending_stream_managers().clear();
+  bool stop = false;
+  for (auto& kvp : st.flushes) {
+    kvp.second.reply.deliver(st.failure);
+    stop = stop || kvp.second.stop;
+  }
+  st.flushes.clear();
+  if (stop)
+    self->quit();
+}
+
 } // namespace
 
 nlohmann::json to_json(const buffer_counters& x) {
@@ -145,14 +173,28 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& parts = self->state.partitions;
     for (size_t i = 0; i < parts.size(); ++i)
-      if (parts[i] && parts[i].address() == msg.source)
-        close_path(self, i);
+      if (parts[i] && parts[i].address() == msg.source) {
+        if (self->state.settings.remote)
+          give_up(self, i, msg.reason);
+        else
+          close_path(self, i);
+      }
   });
   return {
-    [=](entry& x) { push(self, std::move(x)); },
+    [=](entry& x) {
+      if (!self->state.failure) {
+        push(self, std::move(x));
+        return;
+      }
+      auto& ctr = *self->state.settings.counters;
+      ctr.lost_held.fetch_add(1, std::memory_order_relaxed);
+      ctr.lost.fetch_add(1, std::memory_order_relaxed);
+    },
     [=](caf::put_atom, const record& x) -> caf::result<caf::ok_atom> {
       auto& state = self->state;
       auto& cfg = state.settings;
+      if (state.failure)
+        return state.failure;
       if (state.stopping)
         return make_error(errc::not_started, "the buffer is stopping");
       if (auto err = validate(x, cfg.layout))
@@ -172,9 +214,17 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
       push(self, std::move(e));
       return caf::ok_atom::value;
     },
-    [=](caf::flush_atom) { return barrier(self, false); },
-    [=](stop_atom) {
+    [=](caf::flush_atom) -> caf::result<caf::ok_atom> {
+      if (self->state.failure)
+        return self->state.failure;
+      return barrier(self, false);
+    },
+    [=](stop_atom) -> caf::result<caf::ok_atom> {
       self->state.stopping = true;
+      if (self->state.failure) {
+        self->quit();
+        return self->state.failure;
+      }
       return barrier(self, true);
     },
     [=](flushed_atom, uint64_t id) {

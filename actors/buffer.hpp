@@ -45,6 +45,15 @@
 /// are pending, so a buffer slower than its producers cannot grow its mailbox
 /// without bound.
 ///
+/// **Remote cache.** With partitions on another node (`connect`), a
+/// partition that goes away (the node died, the connection broke) cannot be
+/// restarted from here: the buffer sets `failure` (`errc::unreachable`,
+/// naming the partition and the reason), answers every pending and later
+/// flush, stop and `put_atom` with it, sets `counters->unreachable` so that
+/// `lazy_put` fails at once, and counts the records it still held, and every
+/// record that arrives afterwards, as `lost`. Records already shipped are
+/// neither counted stored nor lost here: ask the cache node.
+///
 /// **Stopping.** On `(stop_atom)` the buffer answers further `put_atom`s with
 /// `not_started`, drains, replies and quits; CAF then closes the streams
 /// gracefully. `buffer::stop` makes sure no `lazy_put` is still sending.
@@ -86,6 +95,11 @@ struct buffer_settings {
   /// Index of this buffer (0-based), sent to the partitions in the stream
   /// handshake so that they count processed records per buffer.
   uint32_t index = 0;
+
+  /// Whether the partitions live on a remote node (`supercache::connect`):
+  /// one that goes away is not restarted, so the buffer gives up (see
+  /// **Remote cache** above).
+  bool remote = false;
 };
 
 /// State of a buffer actor.
@@ -130,6 +144,10 @@ struct buffer_state {
   /// Records shipped to a partition that died, until its replacement tells
   /// how many of them the dead one processed.
   std::vector<uint64_t> unprocessed;
+
+  /// Set once a remote partition went away: every later request fails with
+  /// it (`errc::unreachable`).
+  caf::error failure;
 
   static inline const char* name = "supercache.buffer";
 };

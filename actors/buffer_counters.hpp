@@ -29,6 +29,10 @@ struct buffer_counters {
   /// no longer pending).
   std::atomic<uint64_t> lost{0};
 
+  /// Set by a buffer whose remote cache went away: producers then get
+  /// `errc::unreachable` instead of queueing records that cannot arrive.
+  std::atomic<bool> unreachable{false};
+
   /// Returns accepted records not yet written, dropped or lost.
   uint64_t pending() const noexcept {
     auto done = written.load(std::memory_order_relaxed)

@@ -17,6 +17,8 @@ const char* to_string(errc x) {
       return "invalid_option";
     case errc::overloaded:
       return "overloaded";
+    case errc::unreachable:
+      return "unreachable";
   }
   return "unknown";
 }

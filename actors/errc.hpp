@@ -22,6 +22,9 @@ enum class errc : uint8_t {
   /// The buffer holds `max-pending` records and the overflow policy refused
   /// the record (`reject`, or `block` after `block-timeout`).
   overloaded,
+  /// The remote cache cannot be reached, refused the connection or went away
+  /// (`connect`, and every call of a node connected to it afterwards).
+  unreachable,
 };
 
 /// The category atom of all supercache errors.

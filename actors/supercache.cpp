@@ -12,12 +12,15 @@
 #include <thread>
 
 #include <caf/actor_registry.hpp>
+#include <caf/deep_to_string.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/detail/test_actor_clock.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
 #include <caf/send.hpp>
 
+#include "actors/front.hpp"
 #include "actors/gate.hpp"
 #include "actors/latency.hpp"
 #include "actors/names.hpp"
@@ -36,7 +39,12 @@ struct cache_instance {
   options opts;
   record_layout layout;
   std::vector<caf::actor> partitions;
+  /// Empty when the partitions are remote.
   std::vector<std::shared_ptr<table>> tables;
+  /// The front of the cache node this instance connected to, or invalid.
+  caf::actor remote;
+  /// `HOST:PORT` of that node, for error messages.
+  std::string peer;
 };
 
 using cache_ptr = std::shared_ptr<const cache_instance>;
@@ -125,6 +133,49 @@ void terminate(caf::actor_system& sys, const std::vector<caf::actor>& hdls,
 /// The supervisor of the running instance, or invalid.
 caf::actor supervisor;
 
+/// The front of the published cache and its port, or invalid.
+caf::actor published_front;
+uint16_t published_port = 0;
+
+/// `HOST:PORT` of the cache node the buffers stream to, for `lazy_put`'s
+/// error once it went away; empty for a local cache.
+std::string hot_peer;
+
+/// Turns the failure of a request to the cache node of `cache` into
+/// `errc::unreachable` naming the node.
+caf::error remote_error(const cache_instance& cache, const caf::error& err) {
+  if (err.category() == error_category)
+    return err;
+  if (err == caf::sec::request_timeout)
+    return make_error(errc::unreachable,
+                      "the cache node at " + cache.peer
+                        + " did not answer within "
+                        + caf::deep_to_string(cache.opts.connect_timeout));
+  return make_error(errc::unreachable, "the cache node at " + cache.peer
+                                         + " failed: " + render(err));
+}
+
+/// Asks the cache node of `cache` for its number of records.
+caf::expected<size_t> remote_size(const cache_instance& cache) {
+  caf::scoped_actor self{*cache.sys};
+  caf::expected<size_t> result{size_t{0}};
+  self->request(cache.remote, cache.opts.connect_timeout, size_atom::value)
+    .receive([&](uint64_t n) { result = static_cast<size_t>(n); },
+             [&](caf::error& err) { result = remote_error(cache, err); });
+  return result;
+}
+
+/// Terminates the front of the published cache, closing its port.
+void unpublish(caf::actor_system& sys) {
+  if (!published_front)
+    return;
+  if (sys.has_middleman())
+    sys.middleman().unpublish(published_front, published_port);
+  terminate(sys, {published_front}, nullptr);
+  published_front = nullptr;
+  published_port = 0;
+}
+
 /// Records stored in partitions that died (gone with them).
 std::atomic<uint64_t> lost_stored{0};
 
@@ -137,6 +188,7 @@ caf::actor spawn_buffer(caf::actor_system& sys, const cache_instance& cache,
   settings.overflow = cache.opts.overflow;
   settings.counters = counters[index];
   settings.index = static_cast<uint32_t>(index);
+  settings.remote = static_cast<bool>(cache.remote);
   return sys.spawn(buffer_actor, cache.partitions, std::move(settings));
 }
 
@@ -341,9 +393,25 @@ caf::error stop() {
   auto cache = load_cache();
   if (!cache)
     return make_error(errc::not_started, "supercache is not running");
+  unpublish(*cache->sys);
   caf::error result;
   if (buffer_sys != nullptr)
     result = stop_buffers();
+  if (cache->remote) {
+    // The partitions belong to the cache node: leave them running. Once it
+    // went away (the buffers said so), do not wait for it to answer.
+    auto gone = result.category() == error_category
+                && result.code() == static_cast<uint8_t>(errc::unreachable);
+    if (!gone) {
+      if (auto n = remote_size(*cache))
+        stopped_size.store(static_cast<int64_t>(*n));
+      else if (!result)
+        result = std::move(n.error());
+    }
+    std::atomic_store(&running_cache, cache_ptr{});
+    hot_peer.clear();
+    return result;
+  }
   // The supervisor goes first, so the partitions' exits are not restarts;
   // until then it may have replaced partitions: reload the snapshot.
   terminate(*cache->sys, {supervisor}, nullptr);
@@ -356,6 +424,175 @@ caf::error stop() {
     stored += static_cast<int64_t>(tbl->size());
   stopped_size.store(stored);
   return result;
+}
+
+// -- remote ------------------------------------------------------------------------
+
+namespace {
+
+caf::error need_middleman(caf::actor_system& sys, const char* what) {
+  if (sys.has_middleman())
+    return caf::none;
+  return make_error(errc::invalid_option,
+                    std::string{what}
+                      + " needs CAF's network layer: call "
+                        "cfg.load<caf::io::middleman>() before constructing "
+                        "the actor system");
+}
+
+/// Returns the layout settings a front reports to producers.
+record settings_of(const options& opts) {
+  return {{"key-pos", opts.key_pos},
+          {"partition-pos", opts.partition_pos},
+          {"table-type", to_string(opts.type)}};
+}
+
+/// Checks the partitions and settings a cache node sent against `opts`.
+caf::error check_peer(const options& opts, const std::string& peer,
+                      const std::vector<caf::actor>& parts,
+                      const record& settings) {
+  auto bad = [&](std::string what) {
+    return make_error(errc::unreachable,
+                      "the cache node at " + peer + " " + what);
+  };
+  if (parts.empty() || parts.size() > max_registered_id)
+    return bad("reported " + std::to_string(parts.size()) + " partitions");
+  for (auto& hdl : parts)
+    if (!hdl)
+      return bad("reported a partition that is not running");
+  auto pos = [&](const char* key) -> std::optional<size_t> {
+    auto i = settings.find(key);
+    if (i == settings.end() || !i->is_number_unsigned())
+      return std::nullopt;
+    return i->get<size_t>();
+  };
+  auto key_pos = pos("key-pos");
+  auto partition_pos = pos("partition-pos");
+  if (!key_pos || !partition_pos)
+    return bad("sent settings without key-pos or partition-pos: "
+               + settings.dump());
+  if (*key_pos != opts.key_pos || *partition_pos != opts.partition_pos)
+    return make_error(errc::invalid_option,
+                      "the cache node at " + peer + " has key-pos = "
+                        + std::to_string(*key_pos) + ", partition-pos = "
+                        + std::to_string(*partition_pos)
+                        + "; this node has key-pos = "
+                        + std::to_string(opts.key_pos) + ", partition-pos = "
+                        + std::to_string(opts.partition_pos)
+                        + ": set the same values on both");
+  return caf::none;
+}
+
+} // namespace
+
+caf::expected<uint16_t> publish(caf::actor_system& sys, uint16_t port,
+                                const std::string& host) {
+  std::lock_guard<std::mutex> guard{lifecycle};
+  auto cache = load_cache();
+  if (!cache)
+    return make_error(errc::not_started,
+                      "publish needs a running cache (supercache::start)");
+  if (cache->remote)
+    return make_error(errc::invalid_option,
+                      "publish: this instance streams to the cache node at "
+                        + cache->peer + "; publish that one");
+  if (cache->sys != &sys)
+    return make_error(errc::invalid_option,
+                      "publish: the cache runs in another actor system");
+  if (auto err = need_middleman(sys, "publish"))
+    return err;
+  if (published_front)
+    return make_error(errc::already_started,
+                      "the cache is already published on port "
+                        + std::to_string(published_port));
+  front_hooks hooks;
+  hooks.partitions = [] {
+    auto x = load_cache();
+    return x ? x->partitions : std::vector<caf::actor>{};
+  };
+  auto opts = cache->opts;
+  hooks.settings = [opts] { return settings_of(opts); };
+  hooks.size = [] { return size(); };
+  hooks.stats = [] { return stats(); };
+  auto hdl = sys.spawn(front_actor, std::move(hooks));
+  auto res = sys.middleman().publish(hdl, port,
+                                     host.empty() ? nullptr : host.c_str());
+  if (!res) {
+    terminate(sys, {hdl}, nullptr);
+    return make_error(errc::invalid_option,
+                      "cannot listen on " + host + ":" + std::to_string(port)
+                        + ": " + render(res.error()));
+  }
+  published_front = hdl;
+  published_port = *res;
+  return *res;
+}
+
+caf::error connect(caf::actor_system& sys) {
+  auto opts = options::from(sys.config());
+  if (!opts)
+    return std::move(opts.error());
+  return connect(sys, *opts);
+}
+
+caf::error connect(caf::actor_system& sys, const options& opts) {
+  std::lock_guard<std::mutex> guard{lifecycle};
+  if (load_cache() != nullptr)
+    return make_error(errc::already_started, "supercache is running");
+  if (auto err = opts.validate())
+    return err;
+  if (opts.remote.empty())
+    return make_error(errc::invalid_option,
+                      "connect needs supercache.remote = \"HOST:PORT\"");
+  auto ep = parse_endpoint(opts.remote);
+  if (!ep)
+    return std::move(ep.error());
+  if (auto err = need_middleman(sys, "connect"))
+    return err;
+  auto inst = std::make_shared<cache_instance>();
+  inst->sys = &sys;
+  inst->opts = opts;
+  inst->peer = opts.remote;
+  auto front = sys.middleman().remote_actor(ep->host, ep->port);
+  if (!front)
+    return make_error(errc::unreachable,
+                      "cannot connect to the cache node at " + inst->peer
+                        + ": " + render(front.error()));
+  inst->remote = *front;
+  record settings;
+  caf::error err;
+  {
+    caf::scoped_actor self{sys};
+    self->request(inst->remote, opts.connect_timeout, caf::get_atom::value)
+      .receive(
+        [&](std::vector<caf::actor>& parts, record& xs) {
+          inst->partitions = std::move(parts);
+          settings = std::move(xs);
+        },
+        [&](caf::error& x) { err = remote_error(*inst, x); });
+  }
+  if (!err)
+    err = check_peer(opts, inst->peer, inst->partitions, settings);
+  if (err)
+    return err;
+  auto workers = std::max<size_t>(sys.scheduler().num_workers(), 1);
+  if (inst->opts.buffers == 0)
+    inst->opts.buffers = std::min(workers, max_registered_id);
+  inst->opts.partitions = inst->partitions.size();
+  if (settings.value("table-type", "set") == "bag")
+    inst->opts.type = table_type::bag;
+  else
+    inst->opts.type = table_type::set;
+  inst->layout = inst->opts.layout();
+  std::atomic_store(&running_cache, cache_ptr{inst});
+  lost_stored = 0;
+  hot_peer = inst->peer;
+  if (auto err2 = start_buffers(sys, inst->opts.buffers)) {
+    std::atomic_store(&running_cache, cache_ptr{});
+    hot_peer.clear();
+    return err2;
+  }
+  return caf::none;
 }
 
 caf::expected<size_t> last_stop_size() {
@@ -386,11 +623,16 @@ caf::error put(record x) {
   auto p = partition_of(x, cache->layout, cache->partitions.size());
   caf::error result;
   caf::scoped_actor self{*cache->sys};
-  auto reply = self->request(cache->partitions[p], caf::infinite,
+  auto timeout = cache->remote ? caf::duration{cache->opts.connect_timeout}
+                               : caf::infinite;
+  auto reply = self->request(cache->partitions[p], timeout,
                              caf::put_atom::value, std::move(x));
   await_mail(self, *cache->sys);
   reply.receive([](caf::ok_atom) {},
-             [&](caf::error& err) { result = std::move(err); });
+                [&](caf::error& err) {
+                  result = cache->remote ? remote_error(*cache, err)
+                                         : std::move(err);
+                });
   return result;
 }
 
@@ -401,13 +643,24 @@ caf::expected<std::vector<record>> get(const record& pattern) {
   if (auto err = validate(pattern, cache->layout))
     return err;
   auto p = partition_of(pattern, cache->layout, cache->partitions.size());
-  return cache->tables[p]->get(key_of(pattern, cache->layout));
+  if (!cache->remote)
+    return cache->tables[p]->get(key_of(pattern, cache->layout));
+  caf::scoped_actor self{*cache->sys};
+  caf::expected<std::vector<record>> result{std::vector<record>{}};
+  self
+    ->request(cache->partitions[p], cache->opts.connect_timeout,
+              caf::get_atom::value, pattern)
+    .receive([&](std::vector<record>& xs) { result = std::move(xs); },
+             [&](caf::error& err) { result = remote_error(*cache, err); });
+  return result;
 }
 
 caf::expected<size_t> size() {
   auto cache = load_cache();
   if (!cache)
     return make_error(errc::not_started);
+  if (cache->remote)
+    return remote_size(*cache);
   size_t result = 0;
   for (auto& tbl : cache->tables)
     result += tbl->size();
@@ -448,6 +701,22 @@ caf::expected<nlohmann::json> stats() {
       }
   }
   auto totals = to_json(total);
+  if (cache->remote) {
+    // The partitions, their records and latencies are the cache node's.
+    caf::scoped_actor self{*cache->sys};
+    caf::expected<record> node{record{}};
+    self->request(cache->remote, cache->opts.connect_timeout, stats_atom::value)
+      .receive([&](record& x) { node = std::move(x); },
+               [&](caf::error& err) { node = remote_error(*cache, err); });
+    if (!node)
+      return std::move(node.error());
+    auto result = totals;
+    result["records"] = (*node)["records"];
+    result["lost_stored"] = (*node)["lost_stored"];
+    result["buffers"] = std::move(bufs);
+    result["cache_node"] = std::move(*node);
+    return result;
+  }
   auto us = [&](double q) { return latency.percentile(q) / 1e3; };
   return nlohmann::json{{"records", records},
                         {"enqueued", totals["enqueued"]},
@@ -552,6 +821,11 @@ caf::error enqueue(record x) {
       }
       auto index = routing::current_lane() % num_buffers;
       auto& ctr = *counters[index];
+      if (ctr.unreachable.load(std::memory_order_relaxed))
+        return make_error(errc::unreachable,
+                          "the cache node at " + hot_peer
+                            + " went away; records accepted since the last "
+                              "flush may be lost (see stats: lost)");
       // Under drop-oldest the buffer makes room by dropping; should it fall
       // behind by twice the bound, the producer waits for it (never fails).
       auto limit = hot_overflow == overflow_policy::drop_oldest

@@ -56,6 +56,14 @@ enum class option_kind {
   overflow,
   /// A duration such as `500ms` (CAF timespan syntax).
   duration,
+  /// A `node_role` as "standalone", "cache" or "producer".
+  role,
+  /// Any string.
+  text,
+  /// A TCP port, 0..65535.
+  port,
+  /// A `HOST:PORT` string, or empty.
+  endpoint,
 };
 
 /// One `[supercache]` option: the single place where it is declared.
@@ -72,6 +80,8 @@ struct option_spec {
   const char* name_prefix;
   /// Field of `options` for `duration`, else `nullptr`.
   caf::timespan options::*duration_field = nullptr;
+  /// Field of `options` for `text` and `endpoint`, else `nullptr`.
+  std::string options::*text_field = nullptr;
 };
 
 constexpr const char* section = "supercache";
@@ -105,6 +115,24 @@ constexpr option_spec option_specs[] = {
   {"block-timeout",
    "how long a blocked lazy_put waits for room, e.g. 500ms (default 1s)",
    option_kind::duration, nullptr, nullptr, &options::block_timeout},
+  {"role",
+   "what supercache-node runs: \"standalone\" (default), \"cache\" "
+   "(publish the partitions on host:port) or \"producer\" (stream to the "
+   "cache node at remote)",
+   option_kind::role, nullptr, nullptr},
+  {"host", "interface a cache node listens on (default \"127.0.0.1\")",
+   option_kind::text, nullptr, nullptr, nullptr, &options::host},
+  {"port", "port a cache node listens on, 0..65535; 0 picks a free one",
+   option_kind::port, &options::port, nullptr},
+  {"remote", "the cache node a producer streams to, \"HOST:PORT\"",
+   option_kind::endpoint, nullptr, nullptr, nullptr, &options::remote},
+  {"input",
+   "NDJSON records (one JSON array per line) for the node to ingest: a "
+   "path, \"-\" for stdin; default: the sample in examples/data/",
+   option_kind::text, nullptr, nullptr, nullptr, &options::input},
+  {"connect-timeout",
+   "how long a producer waits for the cache node to answer (default 5s)",
+   option_kind::duration, nullptr, nullptr, &options::connect_timeout},
 };
 
 constexpr const char* default_config_files[] = {
@@ -214,6 +242,47 @@ caf::error read(const option_spec& spec, const caf::config_value& x,
         return value_error(spec, value(),
                            "expected a duration such as 500ms or 2s", file);
       out.*spec.duration_field = *span;
+      return caf::none;
+    }
+    case option_kind::role: {
+      auto str = caf::get_if<std::string>(&x);
+      if (str != nullptr)
+        for (auto role : {node_role::standalone, node_role::cache,
+                          node_role::producer})
+          if (*str == to_string(role)) {
+            out.role = role;
+            return caf::none;
+          }
+      return value_error(spec, value(),
+                         "expected \"standalone\", \"cache\" or "
+                         "\"producer\"",
+                         file);
+    }
+    case option_kind::text: {
+      auto str = caf::get_if<std::string>(&x);
+      if (str == nullptr)
+        return value_error(spec, value(), "expected a string in quotes",
+                           file);
+      out.*spec.text_field = *str;
+      return caf::none;
+    }
+    case option_kind::port: {
+      auto i = caf::get_if<caf::config_value::integer>(&x);
+      if (i == nullptr || *i < 0 || *i > 65535)
+        return value_error(spec, value(), "expected a port, 0..65535", file);
+      out.*spec.field = static_cast<size_t>(*i);
+      return caf::none;
+    }
+    case option_kind::endpoint: {
+      auto str = caf::get_if<std::string>(&x);
+      if (str == nullptr)
+        return value_error(spec, value(),
+                           "expected \"HOST:PORT\" in quotes", file);
+      if (!str->empty())
+        if (auto ep = parse_endpoint(*str); !ep)
+          return value_error(spec, value(), "expected HOST:PORT with a port "
+                                            "of 1..65535", file);
+      out.*spec.text_field = *str;
       return caf::none;
     }
     case option_kind::table: {
@@ -331,6 +400,40 @@ std::optional<overflow_policy> overflow_policy_from(const std::string& x) {
   return std::nullopt;
 }
 
+const char* to_string(node_role x) {
+  switch (x) {
+    case node_role::standalone:
+      return "standalone";
+    case node_role::cache:
+      return "cache";
+    case node_role::producer:
+      return "producer";
+  }
+  return "invalid";
+}
+
+caf::expected<endpoint> parse_endpoint(const std::string& x) {
+  auto bad = [&] {
+    return make_error(errc::invalid_option,
+                      "remote = \"" + x + "\": expected HOST:PORT with a "
+                                          "port of 1..65535");
+  };
+  auto colon = x.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == x.size())
+    return bad();
+  auto digits = x.substr(colon + 1);
+  if (digits.size() > 5
+      || digits.find_first_not_of("0123456789") != std::string::npos)
+    return bad();
+  auto port = std::stoul(digits);
+  if (port == 0 || port > 65535)
+    return bad();
+  auto host = x.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2); // [::1]:4000
+  return endpoint{std::move(host), static_cast<uint16_t>(port)};
+}
+
 const char* to_string(table_type x) {
   switch (x) {
     case table_type::set:
@@ -350,6 +453,9 @@ void declare_options(caf::actor_system_config& cfg) {
     switch (spec.kind) {
       case option_kind::table:
       case option_kind::overflow:
+      case option_kind::role:
+      case option_kind::text:
+      case option_kind::endpoint:
         adder.add<std::string>(spec.name, spec.description);
         break;
       case option_kind::duration:
@@ -395,6 +501,16 @@ caf::error options::validate() const {
     return value_error(*find_spec("block-timeout"),
                        caf::deep_to_string(block_timeout),
                        "must not be negative", nullptr);
+  if (port > 65535)
+    return value_error(*find_spec("port"), std::to_string(port),
+                       "expected a port, 0..65535", nullptr);
+  if (!remote.empty())
+    if (auto ep = parse_endpoint(remote); !ep)
+      return ep.error();
+  if (connect_timeout.count() <= 0)
+    return value_error(*find_spec("connect-timeout"),
+                       caf::deep_to_string(connect_timeout),
+                       "must be positive", nullptr);
   if (type != table_type::set && type != table_type::bag)
     return value_error(*find_spec("table-type"),
                        std::to_string(static_cast<int>(type)),

@@ -41,6 +41,29 @@ const char* to_string(overflow_policy x);
 /// Parses the names of `to_string(overflow_policy)`.
 std::optional<overflow_policy> overflow_policy_from(const std::string& x);
 
+/// What `supercache-node` runs.
+enum class node_role : uint8_t {
+  /// Cache and buffers in one process; ingest, flush, print stats.
+  standalone,
+  /// Cache partitions published on `host`/`port` until SIGINT or SIGTERM.
+  cache,
+  /// Buffers streaming to the cache node at `remote`; ingest, flush, stats.
+  producer,
+};
+
+/// Returns `"standalone"`, `"cache"` or `"producer"`.
+const char* to_string(node_role x);
+
+/// A `HOST:PORT` address of a cache node.
+struct endpoint {
+  std::string host;
+  uint16_t port = 0;
+};
+
+/// Parses `HOST:PORT` (port 1..65535); `errc::invalid_option` naming `x`
+/// otherwise.
+caf::expected<endpoint> parse_endpoint(const std::string& x);
+
 /// Every option of the `[supercache]` configuration section, with its default.
 /// Declared once in `config/options.cpp`; see README "Configuration".
 struct options {
@@ -71,6 +94,25 @@ struct options {
 
   /// How long a blocked `lazy_put` waits for room.
   caf::timespan block_timeout = std::chrono::seconds(1);
+
+  /// What `supercache-node` runs (ignored by the library).
+  node_role role = node_role::standalone;
+
+  /// Interface a cache node publishes its partitions on.
+  std::string host = "127.0.0.1";
+
+  /// Port a cache node listens on, 0..65535; 0 lets the OS pick one.
+  size_t port = 0;
+
+  /// The cache node a producer connects to, as `HOST:PORT`.
+  std::string remote;
+
+  /// NDJSON records for the node to ingest: a path, `-` for stdin, or empty
+  /// for the sample shipped in `examples/data/`.
+  std::string input;
+
+  /// How long `connect` waits for the cache node to answer.
+  caf::timespan connect_timeout = std::chrono::seconds(5);
 
   /// Reads and validates the `[supercache]` options of `cfg`, including the
   /// config file `cfg` was parsed from: an unknown key, a value of the wrong

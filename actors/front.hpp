@@ -1,0 +1,52 @@
+#pragma once
+
+/// The front of a published cache: the one actor a cache node publishes over
+/// CAF's network layer (caf_io, BASP) for producer nodes to connect to.
+///
+/// **Messages.** All from any actor, usually a remote `supercache::connect`:
+/// - `(get_atom)`: replies `(std::vector<caf::actor> partitions, record
+///   settings)`: the partition actors by index (proxies on the remote side,
+///   to which buffers open their streams) and `{"key-pos", "partition-pos",
+///   "table-type"}`, so that a producer computes the same partitions.
+/// - `(size_atom)`: replies the records in all partitions (`uint64_t`).
+/// - `(stats_atom)`: replies the cache's `supercache::stats()` (`record`).
+///
+/// **Order and loss.** The front holds no records: producers stream straight
+/// to the partitions, and the cache's own guarantees apply.
+///
+/// **Capacity.** None of its own; each request is answered at once.
+///
+/// **Stopping.** `supercache::stop` terminates it (and so closes the port)
+/// before the partitions; producers then see their partitions go away.
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/record.hpp"
+
+namespace supercache {
+
+/// What a front asks of the running cache.
+struct front_hooks {
+  /// Returns the current partitions (restarts replace them).
+  std::function<std::vector<caf::actor>()> partitions;
+
+  /// Returns `{"key-pos", "partition-pos", "table-type"}`.
+  std::function<record()> settings;
+
+  /// Returns the records in all partitions.
+  std::function<caf::expected<size_t>()> size;
+
+  /// Returns the cache's metrics.
+  std::function<caf::expected<record>()> stats;
+};
+
+/// Returns the behavior of a front that answers with `hooks`.
+caf::behavior front_actor(caf::event_based_actor* self, front_hooks hooks);
+
+} // namespace supercache

@@ -1,0 +1,187 @@
+/// supercache-node: one program for every role of a supercache deployment.
+///
+///   role="standalone" (default): cache and buffers in this process; ingest
+///                     `input`, flush, print stats.
+///   role="cache":     publish the cache partitions on host:port, print
+///                     {"event":"listening",...}; on SIGINT/SIGTERM stop and
+///                     print {"event":"stopped",...}.
+///   role="producer":  stream to the cache node at `remote`; ingest `input`,
+///                     flush (the remote cache then has every accepted
+///                     record), print stats.
+///
+/// Configured by caf-application.conf (or --config-file=...), every key
+/// overridable on the command line (--supercache.role="cache"); see
+/// --long-help and --dump-config. Events are JSON lines on stdout; errors
+/// are one line on stderr and a non-zero exit status (2: bad configuration,
+/// 1: anything else).
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include <unistd.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+
+#include "node/ingest.hpp"
+#include "supercache.hpp"
+
+#ifndef SUPERCACHE_SAMPLE_INPUT
+#  define SUPERCACHE_SAMPLE_INPUT "examples/data/sample.ndjson"
+#endif
+
+namespace {
+
+using supercache::render;
+using clock_type = std::chrono::steady_clock;
+
+/// Prints `error: what: err` on stderr; returns `status`.
+int fail(const std::string& what, const caf::error& err, int status = 1) {
+  std::cerr << "supercache-node: error: " << what;
+  if (err)
+    std::cerr << ": " << render(err);
+  std::cerr << std::endl;
+  return status;
+}
+
+/// Prints one JSON event line on stdout.
+void emit(const nlohmann::ordered_json& event) {
+  std::cout << event.dump() << std::endl;
+}
+
+double seconds_since(clock_type::time_point start) {
+  return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+/// Ingests the configured input with `lazy_put`, flushes and prints the
+/// `done` event. Used by the standalone and producer roles.
+int ingest_and_report(const supercache::options& opts, const char* role) {
+  auto start = clock_type::now();
+  auto path = opts.input.empty() ? std::string{SUPERCACHE_SAMPLE_INPUT}
+                                 : opts.input;
+  std::ifstream file;
+  if (path != "-") {
+    file.open(path);
+    if (!file)
+      return fail("cannot read input '" + path + "'", caf::none);
+  }
+  std::istream& in = path == "-" ? std::cin : file;
+  supercache::node::ingest_report report;
+  report.errors = &std::cerr;
+  if (isatty(STDERR_FILENO))
+    report.progress = &std::cerr;
+  auto res = supercache::node::ingest(
+    in, [](supercache::record x) { return supercache::lazy_put(std::move(x)); },
+    report);
+  if (res.fatal)
+    return fail("ingest stopped at line " + std::to_string(res.lines),
+                res.fatal);
+  if (auto err = supercache::flush())
+    return fail("flush", err);
+  auto stored = supercache::size();
+  if (!stored)
+    return fail("size", stored.error());
+  auto stats = supercache::stats();
+  if (!stats)
+    return fail("stats", stats.error());
+  auto seconds = seconds_since(start);
+  emit({{"event", "done"},
+        {"role", role},
+        {"input", path},
+        {"accepted", res.accepted},
+        {"rejected", res.rejected},
+        {"stored", *stored},
+        {"seconds", seconds},
+        {"records_per_s",
+         seconds > 0 ? static_cast<double>(res.accepted) / seconds : 0.0},
+        {"dropped", (*stats)["dropped"]},
+        {"lost", (*stats)["lost"]}});
+  return 0;
+}
+
+int run_standalone(caf::actor_system& sys, const supercache::options& opts) {
+  if (auto err = supercache::start(sys, opts))
+    return fail("start", err);
+  auto status = ingest_and_report(opts, "standalone");
+  if (auto err = supercache::stop(); err && status == 0)
+    return fail("stop", err);
+  return status;
+}
+
+int run_producer(caf::actor_system& sys, const supercache::options& opts) {
+  if (opts.remote.empty())
+    return fail("role \"producer\" needs supercache.remote = \"HOST:PORT\"",
+                caf::none, 2);
+  if (auto err = supercache::connect(sys, opts))
+    return fail("connect", err);
+  auto status = ingest_and_report(opts, "producer");
+  if (auto err = supercache::stop(); err && status == 0)
+    return fail("stop", err);
+  return status;
+}
+
+int run_cache(caf::actor_system& sys, const supercache::options& opts,
+              const sigset_t& signals) {
+  if (auto err = supercache::start(sys, opts))
+    return fail("start", err);
+  auto port = supercache::publish(sys, static_cast<uint16_t>(opts.port),
+                                  opts.host);
+  if (!port) {
+    supercache::stop();
+    return fail("publish", port.error());
+  }
+  emit({{"event", "listening"}, {"host", opts.host}, {"port", *port}});
+  int sig = 0;
+  sigwait(&signals, &sig);
+  auto stats = supercache::stats();
+  auto err = supercache::stop();
+  auto stored = supercache::last_stop_size();
+  nlohmann::ordered_json event{{"event", "stopped"},
+                       {"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"},
+                       {"stored", stored ? *stored : 0}};
+  if (stats)
+    event["lost_stored"] = (*stats)["lost_stored"];
+  emit(event);
+  if (err)
+    return fail("stop", err);
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // Every thread the actor system starts inherits this mask, so SIGINT and
+  // SIGTERM reach only `sigwait` in the cache role.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  caf::actor_system_config cfg;
+  supercache::configure(cfg);
+  if (auto err = cfg.parse(argc, argv, "caf-application.conf"))
+    return fail("configuration", err, 2);
+  if (cfg.cli_helptext_printed)
+    return 0;
+  auto opts = supercache::options::from(cfg);
+  if (!opts)
+    return fail("configuration", opts.error(), 2);
+  auto role = opts->role;
+  if (role != supercache::node_role::standalone)
+    cfg.load<caf::io::middleman>();
+  if (role == supercache::node_role::cache)
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  caf::actor_system sys{cfg};
+  switch (role) {
+    case supercache::node_role::standalone:
+      return run_standalone(sys, *opts);
+    case supercache::node_role::cache:
+      return run_cache(sys, *opts, signals);
+    case supercache::node_role::producer:
+      return run_producer(sys, *opts);
+  }
+  return 1;
+}
