@@ -400,7 +400,7 @@ caf::error stop() {
   if (cache->remote) {
     // The partitions belong to the cache node: leave them running. Once it
     // went away (the buffers said so), do not wait for it to answer.
-    auto gone = result.category() == error_category
+    auto gone = result && result.category() == error_category
                 && result.code() == static_cast<uint8_t>(errc::unreachable);
     if (!gone) {
       if (auto n = remote_size(*cache))

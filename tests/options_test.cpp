@@ -399,7 +399,9 @@ TEST_CASE("--long-help lists every supercache option with its description") {
   }
   CHECK_EQ(names, string_list{"buffers", "partitions", "key-pos",
                               "partition-pos", "table-type", "max-pending",
-                              "overflow", "block-timeout"});
+                              "overflow", "block-timeout", "role", "host",
+                              "port", "remote", "input",
+                              "connect-timeout"});
 }
 
 TEST_CASE("declaring the options twice declares each option once") {
@@ -409,7 +411,7 @@ TEST_CASE("declaring the options twice declares each option once") {
   for (auto& opt : cfg.declared())
     if (opt.category() == "supercache")
       ++count;
-  CHECK_EQ(count, 8u);
+  CHECK_EQ(count, 14u);
 }
 
 // -- validate and to_string ---------------------------------------------------
@@ -457,4 +459,74 @@ TEST_CASE("the repository's caf-application.conf is valid and low-latency") {
         == milliseconds(2));
   CHECK(cfg.stream_max_batch_delay == milliseconds(1));
   CHECK(cfg.stream_credit_round_interval == milliseconds(2));
+}
+
+// -- node options ---------------------------------------------------------------
+
+TEST_CASE("the node options default to a standalone role on 127.0.0.1 with "
+          "a free port") {
+  auto res = load("");
+  REQUIRE_MESSAGE(res, rendered(res));
+  CHECK_EQ(res->role, supercache::node_role::standalone);
+  CHECK_EQ(res->host, "127.0.0.1");
+  CHECK_EQ(res->port, 0u);
+  CHECK_EQ(res->remote, "");
+  CHECK_EQ(res->input, "");
+  CHECK_EQ(res->connect_timeout, std::chrono::seconds(5));
+}
+
+TEST_CASE("the node options are read from the file and the command line") {
+  auto res = load("[supercache]\nrole=\"cache\"\nhost=\"0.0.0.0\"\n"
+                  "port=4242\ninput=\"-\"\nconnect-timeout=2s\n",
+                  {"--supercache.role=\"producer\"",
+                   "--supercache.remote=\"cache.example.org:4242\""});
+  REQUIRE_MESSAGE(res, rendered(res));
+  CHECK_EQ(res->role, supercache::node_role::producer);
+  CHECK_EQ(res->host, "0.0.0.0");
+  CHECK_EQ(res->port, 4242u);
+  CHECK_EQ(res->remote, "cache.example.org:4242");
+  CHECK_EQ(res->input, "-");
+  CHECK_EQ(res->connect_timeout, std::chrono::seconds(2));
+}
+
+TEST_CASE("a bad role, port, remote or connect-timeout is invalid_option "
+          "naming key and value") {
+  struct bad_case {
+    const char* line;
+    const char* key;
+    const char* value;
+  };
+  for (auto& c :
+       {bad_case{"role=\"master\"", "supercache.role", "master"},
+        bad_case{"role=1", "supercache.role", "1"},
+        bad_case{"port=65536", "supercache.port", "65536"},
+        bad_case{"port=-1", "supercache.port", "-1"},
+        bad_case{"remote=\"cachehost\"", "supercache.remote", "cachehost"},
+        bad_case{"remote=\"cachehost:0\"", "supercache.remote", "cachehost:0"},
+        bad_case{"remote=\":4000\"", "supercache.remote", ":4000"},
+        bad_case{"remote=\"h:99999\"", "supercache.remote", "h:99999"},
+        bad_case{"host=5", "supercache.host", "5"},
+        bad_case{"connect-timeout=0s", "supercache.connect-timeout", "0"}}) {
+    CAPTURE(c.line);
+    auto res = load(std::string{"[supercache]\n"} + c.line + "\n");
+    REQUIRE_FALSE(res);
+    CHECK_EQ(res.error(), supercache::errc::invalid_option);
+    auto text = rendered(res);
+    CHECK_MESSAGE(text.find(c.key) != std::string::npos, text);
+    CHECK_MESSAGE(text.find(c.value) != std::string::npos, text);
+  }
+}
+
+TEST_CASE("parse_endpoint splits HOST:PORT and accepts a bracketed IPv6 "
+          "host") {
+  auto a = supercache::parse_endpoint("127.0.0.1:4000");
+  REQUIRE(a);
+  CHECK_EQ(a->host, "127.0.0.1");
+  CHECK_EQ(a->port, 4000);
+  auto b = supercache::parse_endpoint("[::1]:65535");
+  REQUIRE(b);
+  CHECK_EQ(b->host, "::1");
+  CHECK_EQ(b->port, 65535);
+  for (auto bad : {"", "host", "host:", "host:x1", "host:123456", ":1"})
+    CHECK_FALSE(supercache::parse_endpoint(bad));
 }
