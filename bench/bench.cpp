@@ -37,6 +37,13 @@
 ///   ./build-bench/bench/supercache-bench                  # from the repo root
 ///   ./build-bench/bench/supercache-bench --records=500000 --producers=4
 ///   ./build-bench/bench/supercache-bench --mode=lazy      # peak RSS alone
+///   ./build-bench/bench/supercache-bench --mode=remote    # remote vs local
+///
+/// `--mode=remote`: phase 3 twice on the same workload, first into a local
+/// cache, then through `connect` into a cache node (`supercache-node
+/// --supercache.role="cache"`, started by this program on a free loopback
+/// port and stopped at the end); prints both end-to-end rates and their
+/// ratio. Both processes share the machine's cores.
 ///   ./build-bench/bench/supercache-bench --long-help      # every flag
 
 #include <algorithm>
@@ -65,6 +72,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/response_promise.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -186,8 +194,9 @@ public:
     supercache::configure(*this);
     opt_group{custom_options_, "global"}
       .add<std::string>("mode",
-                        "\"all\" (default) or \"lazy\": only lazy_put and "
-                        "memory (peak RSS) in this process")
+                        "\"all\" (default), \"lazy\": only lazy_put and "
+                        "memory (peak RSS) in this process, or \"remote\": "
+                        "lazy_put into a local cache and into a cache node")
       .add<size_t>("records", "records per phase (default 2000000)")
       .add<size_t>("producers", "producer threads (default 2)")
       .add<size_t>("put-records",
@@ -234,8 +243,8 @@ std::string read_workload(const caf::actor_system_config& cfg, workload& w) {
   w.latency_records = caf::get_or(cfg, "latency-records", size_t{200'000});
   w.latency_ms = caf::get_or(cfg, "latency-ms", size_t{2000});
   w.scale_records = caf::get_or(cfg, "scale-records", w.records / 2);
-  if (w.mode != "all" && w.mode != "lazy")
-    return "--mode=" + w.mode + ": expected \"all\" or \"lazy\"";
+  if (w.mode != "all" && w.mode != "lazy" && w.mode != "remote")
+    return "--mode=" + w.mode + ": expected \"all\", \"lazy\" or \"remote\"";
   if (w.records == 0 || w.producers == 0 || w.producers > 256)
     return "--records must be positive and --producers 1..256";
   if (w.latency_records == 0 || w.latency_ms == 0)
@@ -444,6 +453,9 @@ struct lazy_params {
   /// Whether to take the memory figures (RSS before, at the producers' end,
   /// after flush).
   bool memory;
+  /// `HOST:PORT` of a cache node to `connect` to instead of starting a
+  /// local cache; empty for local.
+  std::string remote = {};
 };
 
 /// One reading of memory and progress while producers run.
@@ -516,8 +528,18 @@ json run_lazy(caf::actor_system& sys, const workload& w, const lazy_params& lp,
     release_free_memory();
     before_kb = current_rss_kb();
   }
-  if (!start_cache(sys, w, lp.buffers, lp.partitions, r))
-    return nullptr;
+  if (lp.remote.empty()) {
+    if (!start_cache(sys, w, lp.buffers, lp.partitions, r))
+      return nullptr;
+  } else {
+    auto opts = w.opts;
+    opts.buffers = lp.buffers;
+    opts.remote = lp.remote;
+    if (auto err = supercache::connect(sys, opts)) {
+      r.check(false, "supercache::connect: " + supercache::render(err));
+      return nullptr;
+    }
+  }
   stop_guard guard;
   std::vector<std::atomic<size_t>> progress(lp.producers);
   std::atomic<bool> producers_done{false};
@@ -988,6 +1010,93 @@ void run_all_mode(caf::actor_system& sys, const workload& w, int argc,
   print_scaling(out["scaling"], caf_rate);
 }
 
+/// A cache node started by `--mode=remote`: killed with SIGTERM when done.
+struct cache_node {
+  pid_t pid = 0;
+  uint16_t port = 0;
+  std::string error;
+
+  /// Starts `SUPERCACHE_NODE_PATH --supercache.role="cache"` with the
+  /// flags in `extra_args` and reads its port from the `listening` event.
+  explicit cache_node(const std::vector<std::string>& extra_args) {
+    std::vector<std::string> args{SUPERCACHE_NODE_PATH,
+                                  "--supercache.role=\"cache\"",
+                                  "--supercache.port=0"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    std::vector<char*> cargs;
+    for (auto& arg : args)
+      cargs.push_back(arg.data());
+    cargs.push_back(nullptr);
+    int fds[2];
+    if (pipe(fds) != 0) {
+      error = "pipe failed";
+      return;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, fds[0]);
+    posix_spawn_file_actions_addclose(&actions, fds[1]);
+    auto rc = posix_spawn(&pid, cargs[0], &actions, nullptr, cargs.data(),
+                          environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    if (rc != 0) {
+      error = std::string{"cannot start "} + cargs[0];
+      pid = 0;
+      close(fds[0]);
+      return;
+    }
+    std::string line;
+    char c = 0;
+    while (read(fds[0], &c, 1) == 1 && c != '\n')
+      line += c;
+    close(fds[0]);
+    auto event = json::parse(line, nullptr, false);
+    if (!event.is_object() || event.value("event", "") != "listening")
+      error = "the cache node printed no listening event: " + line;
+    else
+      port = event["port"].get<uint16_t>();
+  }
+
+  ~cache_node() {
+    if (pid > 0) {
+      kill(pid, SIGTERM);
+      int status = 0;
+      waitpid(pid, &status, 0);
+    }
+  }
+};
+
+/// `--mode=remote`: phase 3 into a local cache, then into a cache node.
+void run_remote_mode(caf::actor_system& sys, const workload& w, int argc,
+                     char** argv, report& r) {
+  auto& out = r.out;
+  lazy_params lp{w.records, w.producers, w.opts.buffers, w.opts.partitions,
+                 false};
+  out["lazy_put"] = run_lazy(sys, w, lp, r);
+  std::vector<std::string> node_args;
+  for (int i = 1; i < argc; ++i)
+    for (auto prefix : {"--scheduler.", "--stream.", "--middleman."})
+      if (std::string{argv[i]}.rfind(prefix, 0) == 0)
+        node_args.emplace_back(argv[i]);
+  cache_node node{node_args};
+  r.check(node.error.empty(), node.error);
+  if (!node.error.empty())
+    return;
+  lp.remote = "127.0.0.1:" + std::to_string(node.port);
+  out["remote"] = run_lazy(sys, w, lp, r);
+  if (!out["lazy_put"].is_object() || !out["remote"].is_object())
+    return;
+  auto local = out["lazy_put"]["end_to_end_rate"].get<double>();
+  auto remote = out["remote"]["end_to_end_rate"].get<double>();
+  out["remote_ratio"] = ratio(remote, local);
+  std::printf("lazy_put end to end, local cache:      %12.0f records/s\n"
+              "lazy_put end to end, cache node (TCP): %12.0f records/s\n"
+              "remote / local:                        %12.2f\n\n",
+              local, remote, remote / local);
+}
+
 /// Parses the flags, runs the phases of `--mode`, prints; returns the exit
 /// status.
 int run(int argc, char** argv) {
@@ -1008,6 +1117,8 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", what.c_str());
     return EXIT_FAILURE;
   }
+  if (w.mode == "remote")
+    cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
   auto opts = supercache::options::from(sys.config());
   if (!opts) {
@@ -1027,6 +1138,8 @@ int run(int argc, char** argv) {
   print_workload(r.out["workload"]);
   if (w.mode == "lazy")
     run_lazy_mode(sys, w, r);
+  else if (w.mode == "remote")
+    run_remote_mode(sys, w, argc, argv, r);
   else
     run_all_mode(sys, w, argc, argv, r);
   r.out["peak_rss_kb"] = peak_rss_kb();
