@@ -236,3 +236,30 @@ TEST_CASE("a cache node killed mid-ingest makes the producer exit non-zero "
   CHECK_NE(producer.err().find("127.0.0.1:" + port), std::string::npos);
   CHECK_EQ(producer.out().find("\"event\":\"done\""), std::string::npos);
 }
+
+TEST_CASE("a frozen cache node makes the producer exit non-zero within the "
+          "connection timeout") {
+  // caf-application.conf: heartbeat-interval=1s, connection-timeout=5s.
+  signal(SIGPIPE, SIG_IGN);
+  process cache{node_args({"--supercache.role=\"cache\""})};
+  auto port = std::to_string(start_cache_node(cache));
+  process producer{node_args({"--supercache.role=\"producer\"",
+                              "--supercache.remote=\"127.0.0.1:" + port + "\"",
+                              "--supercache.input=\"-\""}),
+                   true};
+  std::string chunk;
+  for (int i = 0; i < 1000; ++i)
+    chunk += "[" + std::to_string(i) + ",\"v\"]\n";
+  for (int i = 0; i < 20; ++i)
+    REQUIRE(producer.write(chunk));
+  cache.kill(SIGSTOP);
+  auto frozen = std::chrono::steady_clock::now();
+  producer.close_stdin();
+  auto status = producer.wait_for_exit(30s);
+  cache.kill(SIGCONT);
+  REQUIRE_MESSAGE(status, "the producer hangs");
+  CHECK_EQ(*status, 1);
+  CHECK_LT(std::chrono::steady_clock::now() - frozen, 15s);
+  CHECK_NE(producer.err().find("supercache::unreachable"), std::string::npos);
+  CHECK_EQ(producer.out().find("\"event\":\"done\""), std::string::npos);
+}
