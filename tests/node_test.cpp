@@ -263,3 +263,18 @@ TEST_CASE("a frozen cache node makes the producer exit non-zero within the "
   CHECK_NE(producer.err().find("supercache::unreachable"), std::string::npos);
   CHECK_EQ(producer.out().find("\"event\":\"done\""), std::string::npos);
 }
+
+TEST_CASE("the node's --long-help lists its options and --dump-config shows "
+          "the effective configuration") {
+  process help{node_args({"--long-help"})};
+  REQUIRE_EQ(help.wait_for_exit(30s), 0);
+  for (auto key : {"supercache.role", "supercache.remote", "supercache.input",
+                   "supercache.port", "supercache.connect-timeout"})
+    CHECK_MESSAGE(help.out().find(key) != std::string::npos, key);
+  process dump{node_args({"--dump-config", "--supercache.role=\"cache\"",
+                          "--supercache.port=4711"})};
+  REQUIRE_EQ(dump.wait_for_exit(30s), 0);
+  CHECK_NE(dump.out().find("role = \"cache\""), std::string::npos);
+  CHECK_NE(dump.out().find("port = 4711"), std::string::npos);
+  CHECK_NE(dump.out().find("heartbeat-interval = 1s"), std::string::npos);
+}
