@@ -95,12 +95,9 @@ caf::expected<packed> packed::from_block(std::string_view block) {
     return invalid("packed record size does not match its header");
   if (h.key_size == 0 || uint64_t{h.key_offset} + h.key_size > h.size)
     return invalid("packed record key out of bounds");
-  auto bytes = block.substr(header_size);
-  auto decoded = from_msgpack(bytes);
-  if (!decoded)
-    return std::move(decoded.error());
-  if (!decoded->is_array())
-    return invalid("packed record is not an array");
+  // Validated without decoding: a receiver checks every record it gets.
+  if (auto err = check_msgpack_array(block.substr(header_size)))
+    return err;
   return allocate(block);
 }
 

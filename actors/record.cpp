@@ -231,6 +231,21 @@ void append_msgpack(const record& x, std::string& out) {
   }
 }
 
+caf::error check_msgpack_array(std::string_view bytes, size_t max_depth) {
+  auto first = bytes.empty() ? 0 : static_cast<uint8_t>(bytes.front());
+  auto is_array = (first >= 0x90 && first <= 0x9f) || first == 0xdc
+                  || first == 0xdd;
+  if (!is_array)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "packed record is not a MessagePack array");
+  depth_limit limit{max_depth};
+  if (!record::sax_parse(bytes.begin(), bytes.end(), &limit,
+                         record::input_format_t::msgpack, true))
+    return caf::make_error(caf::sec::invalid_argument,
+                           "malformed or too deeply nested MessagePack");
+  return caf::none;
+}
+
 caf::expected<record> from_msgpack(std::string_view bytes, size_t max_depth) {
   depth_limit limit{max_depth};
   if (!record::sax_parse(bytes.begin(), bytes.end(), &limit,

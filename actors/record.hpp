@@ -32,6 +32,12 @@ caf::error validate(const record& x, const record_layout& layout);
 /// `1.0` and `"1"` differ; a signed and an unsigned 5 do not).
 void append_msgpack(const record& x, std::string& out);
 
+/// Checks that `bytes` are one well-formed MessagePack array nested at most
+/// `max_depth` levels, exactly what `from_msgpack` accepts as a record,
+/// without building it; `caf::sec::invalid_argument` otherwise.
+caf::error check_msgpack_array(std::string_view bytes,
+                               size_t max_depth = 512);
+
 /// Decodes MessagePack bytes; nesting deeper than `max_depth` and malformed
 /// bytes give `caf::sec::invalid_argument` instead of a crash.
 caf::expected<record> from_msgpack(std::string_view bytes,

@@ -143,7 +143,11 @@ void check_json(std::string_view text) {
 // -- 2. MessagePack bytes --------------------------------------------------------
 
 void check_msgpack(std::string_view bytes) {
-  if (auto x = from_msgpack(bytes)) {
+  // The validation without decoding accepts exactly the arrays that decode.
+  auto decoded = from_msgpack(bytes);
+  FUZZ_CHECK(!check_msgpack_array(bytes)
+             == (decoded.engaged() && decoded->is_array()));
+  if (auto x = std::move(decoded)) {
     // Our encoding of whatever was decoded decodes again, and encoding is
     // canonical: decoding and encoding that once more gives the same bytes.
     std::string once;
