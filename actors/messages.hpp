@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <caf/atom.hpp>
@@ -27,6 +28,7 @@
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/sec.hpp>
+#include <caf/serializer.hpp>
 
 #include "actors/packed.hpp"
 #include "actors/record.hpp"
@@ -92,6 +94,17 @@ constexpr uint32_t latency_sample_every = 16;
 /// @relates packed
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, packed& x) {
+  if constexpr (std::is_base_of<caf::serializer, Inspector>::value) {
+    // The wire format of a std::string, written without copying the block.
+    auto block = x.block();
+    auto size = block.size();
+    if (auto err = f.begin_sequence(size))
+      return err;
+    if (size > 0)
+      if (auto err = f.apply_raw(size, const_cast<char*>(block.data())))
+        return err;
+    return f.end_sequence();
+  }
   std::string block;
   if constexpr (Inspector::reads_state)
     block = std::string{x.block()};
