@@ -28,6 +28,7 @@
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/sec.hpp>
+#include <caf/deserializer.hpp>
 #include <caf/serializer.hpp>
 
 #include "actors/packed.hpp"
@@ -103,6 +104,22 @@ typename Inspector::result_type inspect(Inspector& f, packed& x) {
     if (size > 0)
       if (auto err = f.apply_raw(size, const_cast<char*>(block.data())))
         return err;
+    return f.end_sequence();
+  } else if constexpr (std::is_base_of<caf::deserializer, Inspector>::value) {
+    // Read into the packed record's own block, then check it.
+    size_t size = 0;
+    if (auto err = f.begin_sequence(size))
+      return err;
+    if (size == 0) {
+      x = packed{};
+      return f.end_sequence();
+    }
+    auto y = packed::from_block(size, [&](char* buf) {
+      return f.apply_raw(size, buf);
+    });
+    if (!y)
+      return std::move(y.error());
+    x = std::move(*y);
     return f.end_sequence();
   }
   std::string block;

@@ -83,7 +83,7 @@ std::pair<packed, uint64_t> packed::pack(const record& x,
   return {allocate(buf), hash};
 }
 
-caf::expected<packed> packed::from_block(std::string_view block) {
+caf::error packed::check_block(std::string_view block) {
   auto invalid = [](const char* what) {
     return caf::make_error(caf::sec::invalid_argument, what);
   };
@@ -96,9 +96,25 @@ caf::expected<packed> packed::from_block(std::string_view block) {
   if (h.key_size == 0 || uint64_t{h.key_offset} + h.key_size > h.size)
     return invalid("packed record key out of bounds");
   // Validated without decoding: a receiver checks every record it gets.
-  if (auto err = check_msgpack_array(block.substr(header_size)))
+  return check_msgpack_array(block.substr(header_size));
+}
+
+caf::expected<packed> packed::from_block(std::string_view block) {
+  if (auto err = check_block(block))
     return err;
   return allocate(block);
+}
+
+caf::expected<packed> packed::reserve(size_t size) {
+  if (size < header_size || size - header_size > UINT32_MAX)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "packed record size out of range");
+  packed result;
+  result.data_ = static_cast<char*>(std::malloc(size));
+  if (result.data_ == nullptr)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "packed record too large to allocate");
+  return result;
 }
 
 record packed::unpack() const {

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <utility>
 
+#include <caf/error.hpp>
 #include <caf/expected.hpp>
 
 #include "actors/record.hpp"
@@ -47,6 +48,21 @@ public:
   /// network: checks the header's bounds, the MessagePack bytes and their
   /// nesting depth. Errors: `caf::sec::invalid_argument`.
   static caf::expected<packed> from_block(std::string_view block);
+
+  /// Like `from_block`, for a block of `size` bytes that `fill(char*)`
+  /// writes in place, e.g. a deserializer (no intermediate copy); `fill`
+  /// returns a `caf::error`.
+  template <class F>
+  static caf::expected<packed> from_block(size_t size, F&& fill) {
+    auto result = reserve(size);
+    if (!result)
+      return result;
+    if (auto err = fill(result->data_))
+      return err;
+    if (auto err = check_block({result->data_, size}))
+      return err;
+    return result;
+  }
 
   // -- properties -------------------------------------------------------------
 
@@ -100,6 +116,12 @@ private:
   }
 
   static packed allocate(std::string_view block);
+
+  /// Allocates an uninitialized block of `size` bytes.
+  static caf::expected<packed> reserve(size_t size);
+
+  /// Checks header bounds and MessagePack bytes of a received block.
+  static caf::error check_block(std::string_view block);
 
   char* data_ = nullptr;
 };
