@@ -78,6 +78,22 @@ struct input_file {
   fs::path path;
 };
 
+/// Arguments of a producer node that streams stdin to the cache node on
+/// `port`.
+std::vector<std::string> stdin_producer_args(const std::string& port) {
+  return node_args({"--supercache.role=\"producer\"",
+                    "--supercache.remote=\"127.0.0.1:" + port + "\"",
+                    "--supercache.input=\"-\""});
+}
+
+/// Returns `n` NDJSON records `[i,"v"]`.
+std::string records_chunk(int n) {
+  std::string result;
+  for (int i = 0; i < n; ++i)
+    result += "[" + std::to_string(i) + ",\"v\"]\n";
+  return result;
+}
+
 std::string in_quotes(const std::string& x) {
   return "\"" + x + "\"";
 }
@@ -213,13 +229,8 @@ TEST_CASE("a cache node killed mid-ingest makes the producer exit non-zero "
   signal(SIGPIPE, SIG_IGN);
   process cache{node_args({"--supercache.role=\"cache\""})};
   auto port = std::to_string(start_cache_node(cache));
-  process producer{node_args({"--supercache.role=\"producer\"",
-                              "--supercache.remote=\"127.0.0.1:" + port + "\"",
-                              "--supercache.input=\"-\""}),
-                   true};
-  std::string chunk;
-  for (int i = 0; i < 1000; ++i)
-    chunk += "[" + std::to_string(i) + ",\"v\"]\n";
+  process producer{stdin_producer_args(port), true};
+  auto chunk = records_chunk(1000);
   for (int i = 0; i < 20; ++i)
     REQUIRE(producer.write(chunk));
   cache.kill(SIGKILL);
@@ -243,13 +254,8 @@ TEST_CASE("a frozen cache node makes the producer exit non-zero within the "
   signal(SIGPIPE, SIG_IGN);
   process cache{node_args({"--supercache.role=\"cache\""})};
   auto port = std::to_string(start_cache_node(cache));
-  process producer{node_args({"--supercache.role=\"producer\"",
-                              "--supercache.remote=\"127.0.0.1:" + port + "\"",
-                              "--supercache.input=\"-\""}),
-                   true};
-  std::string chunk;
-  for (int i = 0; i < 1000; ++i)
-    chunk += "[" + std::to_string(i) + ",\"v\"]\n";
+  process producer{stdin_producer_args(port), true};
+  auto chunk = records_chunk(1000);
   for (int i = 0; i < 20; ++i)
     REQUIRE(producer.write(chunk));
   cache.kill(SIGSTOP);

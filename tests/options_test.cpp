@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <iostream>
 #include <random>
 #include <sstream>
@@ -109,6 +110,28 @@ void check_invalid(const caf::expected<supercache::options>& x,
                   "'" << part << "' not in: " << text);
 }
 
+/// A config line that must be rejected, with the key and value the error
+/// must name.
+struct bad_case {
+  const char* line;
+  const char* key;
+  const char* value;
+};
+
+/// Loads each line of `cases` alone in `[supercache]` and checks that it is
+/// `invalid_option` naming its key and value.
+void check_bad_lines(std::initializer_list<bad_case> cases) {
+  for (auto& c : cases) {
+    CAPTURE(c.line);
+    auto res = load(std::string{"[supercache]\n"} + c.line + "\n");
+    REQUIRE_FALSE(res);
+    CHECK_EQ(res.error(), supercache::errc::invalid_option);
+    auto text = rendered(res);
+    CHECK_MESSAGE(text.find(c.key) != std::string::npos, text);
+    CHECK_MESSAGE(text.find(c.value) != std::string::npos, text);
+  }
+}
+
 } // namespace
 
 // -- defaults and valid values ------------------------------------------------
@@ -146,12 +169,7 @@ TEST_CASE("a valid file sets every option") {
 
 TEST_CASE("a bad max-pending, overflow or block-timeout is invalid_option "
           "naming key and value") {
-  struct bad_case {
-    const char* line;
-    const char* key;
-    const char* value;
-  };
-  for (auto& c : {bad_case{"max-pending=0", "supercache.max-pending", "0"},
+  check_bad_lines({bad_case{"max-pending=0", "supercache.max-pending", "0"},
                   bad_case{"max-pending=\"many\"", "supercache.max-pending",
                            "many"},
                   bad_case{"overflow=\"bounce\"", "supercache.overflow",
@@ -160,15 +178,7 @@ TEST_CASE("a bad max-pending, overflow or block-timeout is invalid_option "
                   bad_case{"block-timeout=\"soon\"",
                            "supercache.block-timeout", "soon"},
                   bad_case{"block-timeout=5", "supercache.block-timeout",
-                           "5"}}) {
-    CAPTURE(c.line);
-    auto res = load(std::string{"[supercache]\n"} + c.line + "\n");
-    REQUIRE_FALSE(res);
-    CHECK_EQ(res.error(), supercache::errc::invalid_option);
-    auto text = rendered(res);
-    CHECK_MESSAGE(text.find(c.key) != std::string::npos, text);
-    CHECK_MESSAGE(text.find(c.value) != std::string::npos, text);
-  }
+                           "5"}});
 }
 
 TEST_CASE("a command-line value overrides the config file") {
@@ -491,13 +501,7 @@ TEST_CASE("the node options are read from the file and the command line") {
 
 TEST_CASE("a bad role, port, remote or connect-timeout is invalid_option "
           "naming key and value") {
-  struct bad_case {
-    const char* line;
-    const char* key;
-    const char* value;
-  };
-  for (auto& c :
-       {bad_case{"role=\"master\"", "supercache.role", "master"},
+  check_bad_lines({bad_case{"role=\"master\"", "supercache.role", "master"},
         bad_case{"role=1", "supercache.role", "1"},
         bad_case{"port=65536", "supercache.port", "65536"},
         bad_case{"port=-1", "supercache.port", "-1"},
@@ -506,15 +510,7 @@ TEST_CASE("a bad role, port, remote or connect-timeout is invalid_option "
         bad_case{"remote=\":4000\"", "supercache.remote", ":4000"},
         bad_case{"remote=\"h:99999\"", "supercache.remote", "h:99999"},
         bad_case{"host=5", "supercache.host", "5"},
-        bad_case{"connect-timeout=0s", "supercache.connect-timeout", "0"}}) {
-    CAPTURE(c.line);
-    auto res = load(std::string{"[supercache]\n"} + c.line + "\n");
-    REQUIRE_FALSE(res);
-    CHECK_EQ(res.error(), supercache::errc::invalid_option);
-    auto text = rendered(res);
-    CHECK_MESSAGE(text.find(c.key) != std::string::npos, text);
-    CHECK_MESSAGE(text.find(c.value) != std::string::npos, text);
-  }
+        bad_case{"connect-timeout=0s", "supercache.connect-timeout", "0"}});
 }
 
 TEST_CASE("parse_endpoint splits HOST:PORT and accepts a bracketed IPv6 "
