@@ -246,9 +246,10 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
       i->second.reply.deliver(caf::ok_atom::value);
       flushes.erase(i);
       if (stop) {
-        // Every record is stored: close the paths without waiting for the
+        // Every record is stored: drop the paths without waiting for the
         // acknowledgments of batches that are already applied (a sink acks
-        // only on its credit rounds, which need not come any more).
+        // only on its credit rounds, which need not come any more); the
+        // sinks close when this actor terminates (partitioned_output::abort).
         state.stage->out().abort(caf::exit_reason::user_shutdown);
         // Nothing is left to deliver: drop the stage, so that no stream
         // bookkeeping of a partition that died mid-handshake keeps the

@@ -33,6 +33,17 @@
 /// counted as `lost`; pending flushes send their barrier again to the
 /// replacement and complete once it acknowledges.
 ///
+/// **Death.** A buffer that dies (an exception, a kill) is replaced by the
+/// supervisor under its name and index (`supercache.cpp`,
+/// `restart_buffer`); producers see `not_started` meanwhile. The records it
+/// held (in its mailbox or stage, not shipped) are counted as `lost`; the
+/// batches it had shipped are stored: its streams end with the close CAF
+/// sends when it terminates, behind those batches (`partitioned_output::
+/// abort` sends none of its own), and a partition acknowledges barriers of
+/// the replacement only after that close (`cache.hpp`). Open gap: a flush
+/// the buffer had accepted before it died is never answered (CAF 0.17
+/// drops the promise silently), so that `flush()` call waits forever.
+///
 /// **Capacity.** At most `max-pending` records (plus one per producer thread
 /// racing for the last slot) are accepted and not yet shipped: `lazy_put`
 /// checks the shared `buffer_counters` before it sends and applies the
@@ -55,8 +66,9 @@
 /// neither counted stored nor lost here: ask the cache node.
 ///
 /// **Stopping.** On `(stop_atom)` the buffer answers further `put_atom`s with
-/// `not_started`, drains, replies and quits; CAF then closes the streams
-/// gracefully. `buffer::stop` makes sure no `lazy_put` is still sending.
+/// `not_started`, drains, replies and quits; the close CAF sends when it
+/// terminates ends its streams at the partitions. `buffer::stop` makes sure
+/// no `lazy_put` is still sending.
 
 #include <cstdint>
 #include <memory>
@@ -93,7 +105,9 @@ struct buffer_settings {
   std::shared_ptr<buffer_counters> counters;
 
   /// Index of this buffer (0-based), sent to the partitions in the stream
-  /// handshake so that they count processed records per buffer.
+  /// handshake so that they count processed records per buffer and order
+  /// a replacement behind the buffer it replaces: at most one live buffer
+  /// per index may stream into a partition.
   uint32_t index = 0;
 
   /// Whether the partitions live on a remote node (`supercache::connect`):

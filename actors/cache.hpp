@@ -8,7 +8,9 @@
 ///   order under one write lock, and the records processed are counted per
 ///   buffer (so a buffer can tell which records died with a partition).
 ///   A barrier entry in a batch is answered with `(flushed_atom, id)` to the
-///   buffer that opened the stream, after every record before it is stored.
+///   buffer that opened the stream, after every record before it is stored
+///   and once no older stream of the same buffer index is open (see
+///   **Failure**).
 /// - `(put_atom, record)`, from `supercache::put` or any actor: stores the
 ///   record synchronously; replies `ok_atom`, or `errc::invalid_record`.
 /// - `(get_atom, record pattern)`, from any actor: replies the records of this
@@ -31,14 +33,25 @@
 /// counted as `lost_stored`; buffers keep the records they still hold and
 /// reopen their streams to the new partition.
 ///
+/// A buffer that dies is replaced under the same index, and its stream here
+/// stays open until CAF closes it behind the last batch the dead buffer
+/// shipped (`partitioned_output::abort`). Until then the partition holds
+/// back the acknowledgments of barriers on newer streams of that index, so
+/// a flush through the replacement answers only once every record the dead
+/// buffer shipped to this partition is stored.
+///
 /// **Capacity.** Unbounded in this version: the table grows with the data.
 ///
 /// **Stopping.** `supercache::stop` sends an exit with `user_shutdown` after
 /// the buffers are gone, so no stream is open any more; the partition then
 /// terminates at once.
 
+#include <cstdint>
 #include <memory>
+#include <unordered_map>
+#include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
@@ -48,9 +61,26 @@ namespace supercache {
 
 /// State of a cache partition actor.
 struct cache_state {
+  /// A barrier acknowledgment held back until no older stream of the same
+  /// buffer index is open.
+  struct held_ack {
+    uint32_t index;
+    uint64_t stream;
+    caf::actor upstream;
+    uint64_t barrier;
+  };
+
   /// The partition's records, shared with readers on other threads.
   std::shared_ptr<table> data;
 
+  /// Id of the next stream this partition accepts (ids only increase).
+  uint64_t next_stream = 1;
+
+  /// Ids of the open streams by buffer index, oldest first.
+  std::unordered_map<uint32_t, std::vector<uint64_t>> open;
+
+  /// Acknowledgments held back, in the order their barriers arrived.
+  std::vector<held_ack> held;
 
   static inline const char* name = "supercache.cache";
 };

@@ -153,6 +153,21 @@ public:
     emit_batches_impl(true);
   }
 
+  /// Removes every path without sending the sinks a close. CAF 0.17 closes
+  /// each sink anyway when this actor terminates: acknowledging a handshake
+  /// attaches a stream aborter to this actor that sends the sink's actor a
+  /// `forced_close` addressed by the sink's slot alone. A close sent here
+  /// as well would free that slot first, and the partition gives a freed
+  /// slot to the next stream it opens, e.g. the replacement buffer's, which
+  /// the aborter's late close would then end. So the aborter's close is the
+  /// only one, and it arrives behind every batch this actor shipped. Only
+  /// call this when the actor terminates (CAF does on an error exit).
+  void abort(caf::error reason) override {
+    this->for_each_path(
+      [&](caf::outbound_path& x) { about_to_erase(&x, true, &reason); });
+    this->clear_paths();
+  }
+
 protected:
   void about_to_erase(caf::outbound_path* ptr, bool silent,
                       caf::error* reason) override {

@@ -217,7 +217,8 @@ std::optional<partition_restart> restart_partition(uint32_t index) {
 }
 
 /// Replaces buffer `index` after it died (called by the supervisor); the
-/// records it held are counted as lost.
+/// records it held are counted as lost (those it had shipped reach the
+/// partitions, which order the replacement's barriers behind them).
 std::optional<caf::actor> restart_buffer(uint32_t index) {
   std::unique_lock<std::mutex> guard{lifecycle, std::try_to_lock};
   if (!guard)
@@ -697,6 +698,7 @@ caf::expected<nlohmann::json> stats() {
         total.rejected += c.rejected.load();
         total.dropped += c.dropped.load();
         total.lost += c.lost.load();
+        total.lost_held += c.lost_held.load();
         total.batches += c.batches.load();
       }
   }

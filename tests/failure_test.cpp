@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -30,10 +31,12 @@ size_t counter(const char* name) {
 
 /// Runs `producers` threads that put distinct keys until `stop_at` records
 /// were accepted in total and `disturb()` ran each time the total passed
-/// another `every` records. Returns the number of accepted records.
+/// another `every` records. Keys start at `first_key` for each thread.
+/// Returns the number of accepted records.
 template <class Disturb>
 int64_t produce_while(int64_t producers, int64_t stop_at, int64_t every,
-                      std::atomic<int64_t>& refused, Disturb disturb) {
+                      std::atomic<int64_t>& refused, Disturb disturb,
+                      int64_t first_key = 0) {
   std::atomic<int64_t> accepted{0};
   std::atomic<bool> disturbed_all{false};
   std::thread disturber{[&] {
@@ -48,7 +51,7 @@ int64_t produce_while(int64_t producers, int64_t stop_at, int64_t every,
   for (int64_t t = 0; t < producers; ++t)
     threads.emplace_back([&, t] {
       for (int64_t i = 0; accepted.load() < stop_at || !disturbed_all; ++i) {
-        auto err = lazy_put(make_record(t * 1'000'000'000 + i));
+        auto err = lazy_put(make_record(first_key + t * 1'000'000'000 + i));
         if (!err)
           ++accepted;
         else if (err == errc::not_started)
@@ -90,6 +93,64 @@ TEST_CASE("partitions killed repeatedly under load are restarted and every "
   // The partitions run again, under their names.
   for (size_t i = 1; i <= 2; ++i)
     CHECK(registered(sys, cache_name(i)));
+  REQUIRE_EQ(lazy_put(make_record(-1)), caf::none);
+  REQUIRE_EQ(flush(), caf::none);
+  CHECK_EQ(get(make_record(-1))->size(), 1u);
+  REQUIRE_EQ(stop(), caf::none);
+}
+
+TEST_CASE("a killed buffer is replaced while producers run: they see no "
+          "error but not_started, and every accepted record is stored or "
+          "counted as lost") {
+  testing::threaded_config cfg;
+  caf::actor_system sys{cfg};
+  options opts;
+  opts.buffers = 2;
+  opts.partitions = 2;
+  REQUIRE_EQ(start(sys, opts), caf::none);
+  std::atomic<int64_t> refused{0};
+  int64_t accepted = 0;
+  size_t kills = 0;
+  constexpr int64_t rounds = 4;
+  for (int64_t round = 0; round < rounds; ++round) {
+    // Four kills a round, alternating buffers, while two producers run;
+    // they fail the test on any error but not_started (counted in
+    // `refused`).
+    accepted += produce_while(
+      2, 50'000, 10'000, refused,
+      [&] {
+        auto victim = registered(sys, buffer::name(1 + kills % 2));
+        REQUIRE(victim);
+        caf::anon_send_exit(victim, caf::exit_reason::kill);
+        ++kills;
+      },
+      round * 10'000'000);
+    // Until the supervisor has replaced the last one, a flush that reaches
+    // the dead buffer says not_started.
+    caf::error flushed;
+    for (int i = 0; i < 1000; ++i) {
+      flushed = flush();
+      if (!flushed)
+        break;
+      REQUIRE_MESSAGE(flushed == errc::not_started, render(flushed));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    REQUIRE_EQ(flushed, caf::none);
+    // Exact after every round: what a dead buffer held is counted as lost,
+    // what it had shipped is stored (the flush waited for it).
+    auto stored = *size();
+    CHECK_EQ(counter("enqueued"), static_cast<size_t>(accepted));
+    CHECK_EQ(stored + counter("lost") + counter("lost_stored")
+               + counter("dropped"),
+             static_cast<size_t>(accepted));
+    CHECK_EQ(counter("pending"), 0u);
+  }
+  MESSAGE("accepted " << accepted << ", refused (not_started) "
+                      << refused.load() << ", lost " << counter("lost"));
+  CHECK_EQ(kills, 4u * rounds);
+  CHECK_EQ(counter("lost_stored"), 0u);
+  for (size_t i = 1; i <= 2; ++i)
+    CHECK(registered(sys, buffer::name(i)));
   REQUIRE_EQ(lazy_put(make_record(-1)), caf::none);
   REQUIRE_EQ(flush(), caf::none);
   CHECK_EQ(get(make_record(-1))->size(), 1u);
