@@ -107,7 +107,8 @@ struct buffer_settings {
   /// Index of this buffer (0-based), sent to the partitions in the stream
   /// handshake so that they count processed records per buffer and order
   /// a replacement behind the buffer it replaces: at most one live buffer
-  /// per index may stream into a partition.
+  /// per node and index may stream into a partition (buffers of other
+  /// nodes, see `connect`, are told apart by their node).
   uint32_t index = 0;
 
   /// Whether the partitions live on a remote node (`supercache::connect`):

@@ -15,9 +15,12 @@ namespace {
 
 using cache_actor_ptr = caf::stateful_actor<cache_state>*;
 
-/// Returns whether a stream of buffer `index` older than `stream` is open.
-bool older_open(const cache_state& st, uint32_t index, uint64_t stream) {
-  auto i = st.open.find(index);
+using buffer_slot = cache_state::buffer_slot;
+
+/// Returns whether a stream of buffer `slot` older than `stream` is open.
+bool older_open(const cache_state& st, const buffer_slot& slot,
+                uint64_t stream) {
+  auto i = st.open.find(slot);
   return i != st.open.end() && !i->second.empty()
          && i->second.front() < stream;
 }
@@ -26,26 +29,28 @@ bool older_open(const cache_state& st, uint32_t index, uint64_t stream) {
 /// while an older stream of the same buffer index is open: that stream's
 /// buffer died (or stopped) and the records it shipped before are not all
 /// processed yet.
-void acknowledge(cache_actor_ptr self, uint32_t index, uint64_t stream,
-                 const caf::actor& upstream, uint64_t barrier) {
+void acknowledge(cache_actor_ptr self, const buffer_slot& slot,
+                 uint64_t stream, const caf::actor& upstream,
+                 uint64_t barrier) {
   auto& st = self->state;
-  if (older_open(st, index, stream))
-    st.held.push_back({index, stream, upstream, barrier});
+  if (older_open(st, slot, stream))
+    st.held.push_back({slot, stream, upstream, barrier});
   else
     self->send(upstream, flushed_atom::value, barrier);
 }
 
 /// Forgets stream `stream` of buffer `index` after its sink closed and sends
 /// the acknowledgments that no longer wait for an older stream.
-void close_stream(cache_actor_ptr self, uint32_t index, uint64_t stream) {
+void close_stream(cache_actor_ptr self, const buffer_slot& slot,
+                  uint64_t stream) {
   auto& st = self->state;
-  auto& ids = st.open[index];
+  auto& ids = st.open[slot];
   ids.erase(std::remove(ids.begin(), ids.end(), stream), ids.end());
   if (ids.empty())
-    st.open.erase(index);
+    st.open.erase(slot);
   auto& held = st.held;
   auto last = std::remove_if(held.begin(), held.end(), [&](auto& x) {
-    if (older_open(st, x.index, x.stream))
+    if (older_open(st, x.slot, x.stream))
       return false;
     self->send(x.upstream, flushed_atom::value, x.barrier);
     return true;
@@ -63,14 +68,15 @@ caf::behavior cache_actor(caf::stateful_actor<cache_state>* self,
       // One sink per buffer; barriers are acknowledged to that buffer.
       auto upstream = caf::actor_cast<caf::actor>(self->current_sender());
       auto stream = self->state.next_stream++;
-      self->state.open[buffer_index].push_back(stream);
+      auto slot = buffer_slot{upstream.node(), buffer_index};
+      self->state.open[slot].push_back(stream);
       return caf::attach_stream_sink(
         self, in, [](caf::unit_t&) {},
         [=](caf::unit_t&, std::vector<entry>& batch) {
           self->state.data->insert(batch, buffer_index);
           for (auto& x : batch)
             if (x.barrier != 0)
-              acknowledge(self, buffer_index, stream, upstream, x.barrier);
+              acknowledge(self, slot, stream, upstream, x.barrier);
         },
         [=](caf::unit_t&, const caf::error& err) {
           if (err)
@@ -78,7 +84,7 @@ caf::behavior cache_actor(caf::stateful_actor<cache_state>* self,
           // Without a behavior the partition is terminating (its state may
           // be gone already): nobody waits for its acknowledgments.
           if (self->has_behavior())
-            close_stream(self, buffer_index, stream);
+            close_stream(self, slot, stream);
         });
     },
     [=](caf::put_atom, const record& x) -> caf::result<caf::ok_atom> {

@@ -9,8 +9,8 @@
 ///   buffer (so a buffer can tell which records died with a partition).
 ///   A barrier entry in a batch is answered with `(flushed_atom, id)` to the
 ///   buffer that opened the stream, after every record before it is stored
-///   and once no older stream of the same buffer index is open (see
-///   **Failure**).
+///   and once no older stream of the same buffer slot (node and index) is
+///   open (see **Failure**).
 /// - `(put_atom, record)`, from `supercache::put` or any actor: stores the
 ///   record synchronously; replies `ok_atom`, or `errc::invalid_record`.
 /// - `(get_atom, record pattern)`, from any actor: replies the records of this
@@ -48,10 +48,12 @@
 
 #include <cstdint>
 #include <memory>
-#include <unordered_map>
+#include <map>
+#include <utility>
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/node_id.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
@@ -61,10 +63,15 @@ namespace supercache {
 
 /// State of a cache partition actor.
 struct cache_state {
+  /// A buffer slot: the node of the buffer and its index there. A replaced
+  /// buffer keeps its slot; buffers of different nodes (remote producers,
+  /// see `connect`) never share one.
+  using buffer_slot = std::pair<caf::node_id, uint32_t>;
+
   /// A barrier acknowledgment held back until no older stream of the same
-  /// buffer index is open.
+  /// buffer slot is open.
   struct held_ack {
-    uint32_t index;
+    buffer_slot slot;
     uint64_t stream;
     caf::actor upstream;
     uint64_t barrier;
@@ -76,8 +83,8 @@ struct cache_state {
   /// Id of the next stream this partition accepts (ids only increase).
   uint64_t next_stream = 1;
 
-  /// Ids of the open streams by buffer index, oldest first.
-  std::unordered_map<uint32_t, std::vector<uint64_t>> open;
+  /// Ids of the open streams by buffer slot, oldest first.
+  std::map<buffer_slot, std::vector<uint64_t>> open;
 
   /// Acknowledgments held back, in the order their barriers arrived.
   std::vector<held_ack> held;
