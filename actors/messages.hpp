@@ -28,6 +28,7 @@
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/sec.hpp>
+#include <caf/binary_deserializer.hpp>
 #include <caf/deserializer.hpp>
 #include <caf/serializer.hpp>
 
@@ -106,21 +107,28 @@ typename Inspector::result_type inspect(Inspector& f, packed& x) {
         return err;
     return f.end_sequence();
   } else if constexpr (std::is_base_of<caf::deserializer, Inspector>::value) {
-    // Read into the packed record's own block, then check it.
-    size_t size = 0;
-    if (auto err = f.begin_sequence(size))
-      return err;
-    if (size == 0) {
-      x = packed{};
+    // From a binary deserializer (BASP's), read into the packed record's own
+    // block, then check it; a length beyond the message is rejected before
+    // anything is allocated.
+    if (auto bin = dynamic_cast<caf::binary_deserializer*>(&f)) {
+      size_t size = 0;
+      if (auto err = f.begin_sequence(size))
+        return err;
+      if (size > bin->remaining())
+        return caf::make_error(caf::sec::end_of_stream,
+                               "packed record longer than its message");
+      if (size == 0) {
+        x = packed{};
+        return f.end_sequence();
+      }
+      auto y = packed::from_block(size, [&](char* buf) {
+        return f.apply_raw(size, buf);
+      });
+      if (!y)
+        return std::move(y.error());
+      x = std::move(*y);
       return f.end_sequence();
     }
-    auto y = packed::from_block(size, [&](char* buf) {
-      return f.apply_raw(size, buf);
-    });
-    if (!y)
-      return std::move(y.error());
-    x = std::move(*y);
-    return f.end_sequence();
   }
   std::string block;
   if constexpr (Inspector::reads_state)
