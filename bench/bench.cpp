@@ -697,6 +697,37 @@ json run_latency(caf::actor_system& sys, const workload& w, double load,
 
 // -- 6. memory in a fresh process ---------------------------------------------
 
+/// Starts `path` with `args` (`args[0]` included) and its stdout on a pipe;
+/// returns the pipe's read end, or -1 with a reason in `error`.
+int spawn_piped(const char* path, std::vector<std::string> args, pid_t& pid,
+                std::string& error) {
+  std::vector<char*> cargs;
+  for (auto& arg : args)
+    cargs.push_back(arg.data());
+  cargs.push_back(nullptr);
+  int fds[2];
+  if (pipe(fds) != 0) {
+    error = "pipe failed";
+    return -1;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, fds[0]);
+  posix_spawn_file_actions_addclose(&actions, fds[1]);
+  auto rc = posix_spawn(&pid, path, &actions, nullptr, cargs.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    pid = 0;
+    error = std::string{"cannot start "} + path + ": posix_spawn failed: "
+            + std::to_string(rc);
+    return -1;
+  }
+  return fds[0];
+}
+
 /// Runs this program again with `--mode=lazy` and the other flags of `argv`;
 /// returns its JSON line, or a string describing what went wrong.
 json run_child(int argc, char** argv) {
@@ -705,31 +736,17 @@ json run_child(int argc, char** argv) {
     if (std::string{argv[i]}.rfind("--mode=", 0) != 0)
       args.emplace_back(argv[i]);
   args.emplace_back("--mode=lazy");
-  std::vector<char*> cargs;
-  for (auto& arg : args)
-    cargs.push_back(arg.data());
-  cargs.push_back(nullptr);
-  int fds[2];
-  if (pipe(fds) != 0)
-    return "pipe failed";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&actions, fds[0]);
-  posix_spawn_file_actions_addclose(&actions, fds[1]);
   pid_t pid = 0;
-  auto rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr,
-                        cargs.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(fds[1]);
+  std::string error;
+  auto fd = spawn_piped("/proc/self/exe", std::move(args), pid, error);
+  if (fd < 0)
+    return error;
   std::string out;
   char buf[4096];
   ssize_t got = 0;
-  while (rc == 0 && (got = read(fds[0], buf, sizeof(buf))) > 0)
+  while ((got = read(fd, buf, sizeof(buf))) > 0)
     out.append(buf, static_cast<size_t>(got));
-  close(fds[0]);
-  if (rc != 0)
-    return "posix_spawn failed: " + std::to_string(rc);
+  close(fd);
   int status = 0;
   waitpid(pid, &status, 0);
   auto line = out.rfind("\n{");
@@ -1023,35 +1040,14 @@ struct cache_node {
                                   "--supercache.role=\"cache\"",
                                   "--supercache.port=0"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
-    std::vector<char*> cargs;
-    for (auto& arg : args)
-      cargs.push_back(arg.data());
-    cargs.push_back(nullptr);
-    int fds[2];
-    if (pipe(fds) != 0) {
-      error = "pipe failed";
+    auto fd = spawn_piped(SUPERCACHE_NODE_PATH, std::move(args), pid, error);
+    if (fd < 0)
       return;
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    posix_spawn_file_actions_addclose(&actions, fds[1]);
-    auto rc = posix_spawn(&pid, cargs[0], &actions, nullptr, cargs.data(),
-                          environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    if (rc != 0) {
-      error = std::string{"cannot start "} + cargs[0];
-      pid = 0;
-      close(fds[0]);
-      return;
-    }
     std::string line;
     char c = 0;
-    while (read(fds[0], &c, 1) == 1 && c != '\n')
+    while (read(fd, &c, 1) == 1 && c != '\n')
       line += c;
-    close(fds[0]);
+    close(fd);
     auto event = json::parse(line, nullptr, false);
     if (!event.is_object() || event.value("event", "") != "listening")
       error = "the cache node printed no listening event: " + line;

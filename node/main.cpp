@@ -104,25 +104,29 @@ int ingest_and_report(const supercache::options& opts, const char* role) {
   return 0;
 }
 
-int run_standalone(caf::actor_system& sys, const supercache::options& opts) {
-  if (auto err = supercache::start(sys, opts))
-    return fail("start", err);
-  auto status = ingest_and_report(opts, "standalone");
+/// Ingests with the cache that `started` (the result of `start` or
+/// `connect`) brought up, then stops it.
+int ingest_with(caf::error started, const char* what,
+                const supercache::options& opts, const char* role) {
+  if (started)
+    return fail(what, started);
+  auto status = ingest_and_report(opts, role);
   if (auto err = supercache::stop(); err && status == 0)
     return fail("stop", err);
   return status;
+}
+
+int run_standalone(caf::actor_system& sys, const supercache::options& opts) {
+  return ingest_with(supercache::start(sys, opts), "start", opts,
+                     "standalone");
 }
 
 int run_producer(caf::actor_system& sys, const supercache::options& opts) {
   if (opts.remote.empty())
     return fail("role \"producer\" needs supercache.remote = \"HOST:PORT\"",
                 caf::none, 2);
-  if (auto err = supercache::connect(sys, opts))
-    return fail("connect", err);
-  auto status = ingest_and_report(opts, "producer");
-  if (auto err = supercache::stop(); err && status == 0)
-    return fail("stop", err);
-  return status;
+  return ingest_with(supercache::connect(sys, opts), "connect", opts,
+                     "producer");
 }
 
 int run_cache(caf::actor_system& sys, const supercache::options& opts,
