@@ -9,8 +9,11 @@
 #include <caf/unit.hpp>
 #include <caf/upstream_msg.hpp>
 
-#include "actors/errc.hpp"
-#include "actors/names.hpp"
+#include <supercache/errc.hpp>
+#include <supercache/supercache.hpp>
+
+#include "core/admission.hpp"
+#include "core/names.hpp"
 
 namespace supercache {
 
@@ -197,22 +200,26 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
         return state.failure;
       if (state.stopping)
         return make_error(errc::not_started, "the buffer is stopping");
-      if (auto err = validate(x, cfg.layout))
-        return err;
-      if (cfg.overflow != overflow_policy::drop_oldest
-          && cfg.counters->pending() >= cfg.max_pending) {
-        cfg.counters->rejected.fetch_add(1, std::memory_order_relaxed);
-        return make_error(errc::overloaded,
-                          "the buffer holds max-pending = "
-                            + std::to_string(cfg.max_pending) + " records");
-      }
-      auto [value, hash] = packed::pack(x, cfg.layout);
       entry e;
-      e.partition = partition_index(hash, state.partitions.size());
-      e.value = std::move(value);
-      cfg.counters->enqueued.fetch_add(1, std::memory_order_relaxed);
-      push(self, std::move(e));
-      return caf::ok_atom::value;
+      if (auto err = make_entry(x, cfg.layout, state.partitions.size(), e))
+        return err;
+      auto& ctr = *cfg.counters;
+      // The buffer never waits: it is an actor.
+      switch (admit(ctr, cfg.max_pending, cfg.overflow, false)) {
+        case admission::accept:
+          ctr.enqueued.fetch_add(1, std::memory_order_relaxed);
+          push(self, std::move(e));
+          return caf::ok_atom::value;
+        case admission::drop:
+          ctr.dropped.fetch_add(1, std::memory_order_relaxed);
+          ctr.enqueued.fetch_add(1, std::memory_order_relaxed);
+          return caf::ok_atom::value;
+        default:
+          ctr.rejected.fetch_add(1, std::memory_order_relaxed);
+          return make_error(errc::overloaded,
+                            "the buffer holds max-pending = "
+                              + std::to_string(cfg.max_pending) + " records");
+      }
     },
     [=](caf::flush_atom) -> caf::result<caf::ok_atom> {
       if (self->state.failure)

@@ -82,11 +82,11 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/stream_stage.hpp>
 
-#include "actors/buffer_counters.hpp"
+#include "core/buffer_counters.hpp"
 #include "actors/messages.hpp"
 #include "actors/partitioned_output.hpp"
-#include "actors/record.hpp"
-#include "config/options.hpp"
+#include <supercache/record.hpp>
+#include <supercache/options.hpp>
 
 namespace supercache {
 
@@ -176,31 +176,6 @@ caf::behavior buffer_actor(caf::stateful_actor<buffer_state>* self,
                            std::vector<caf::actor> partitions,
                            buffer_settings settings);
 
-namespace buffer {
 
-/// Starts `n` buffers (`buffer_1` ... `buffer_n`) streaming into the running
-/// cache. Errors: `invalid_option` for `n` of 0 or above 999, `not_started`
-/// without a running cache, `already_started` if buffers run.
-caf::error start(caf::actor_system& sys, size_t n);
-
-/// Enqueues `x` into the buffer of the calling scheduler worker (or thread).
-/// Returns none once the record is accepted: it will be visible after the next
-/// `flush` or `stop` (unless `drop-oldest` drops it, which is counted).
-/// Errors: `not_started`, `invalid_record` (then the record reaches no actor),
-/// `overloaded` when the buffer holds `max-pending` records (`reject` at
-/// once, `block` after waiting up to `block-timeout`). Blocks only under the
-/// `block` policy; safe from any thread.
-caf::error enqueue(record x);
-
-/// Stops the buffers, draining every accepted record into the cache; the
-/// cache keeps running. `enqueue` returns `not_started` from the moment this
-/// is called. Errors: `not_started` if no buffers run.
-caf::error stop();
-
-/// Returns the registry name of buffer `id` (1-based): `name(1) ==
-/// caf::atom("buffer_1")`; the empty atom for ids of 0 or above 999.
-caf::atom_value name(size_t id);
-
-} // namespace buffer
 
 } // namespace supercache

@@ -6,8 +6,10 @@
 #include <caf/stream.hpp>
 #include <caf/unit.hpp>
 
-#include "actors/errc.hpp"
-#include "actors/names.hpp"
+#include <supercache/errc.hpp>
+#include <supercache/supercache.hpp>
+
+#include "core/names.hpp"
 
 namespace supercache {
 
@@ -61,8 +63,10 @@ void close_stream(cache_actor_ptr self, const buffer_slot& slot,
 } // namespace
 
 caf::behavior cache_actor(caf::stateful_actor<cache_state>* self,
-                          std::shared_ptr<table> data) {
+                          std::shared_ptr<table> data,
+                          std::shared_ptr<counter_board> board) {
   self->state.data = std::move(data);
+  self->state.board = std::move(board);
   return {
     [=](caf::stream<entry> in, uint32_t buffer_index) {
       // One sink per buffer; barriers are acknowledged to that buffer.
@@ -70,10 +74,23 @@ caf::behavior cache_actor(caf::stateful_actor<cache_state>* self,
       auto stream = self->state.next_stream++;
       auto slot = buffer_slot{upstream.node(), buffer_index};
       self->state.open[slot].push_back(stream);
+      // A local buffer learns what this partition processed of its records
+      // (its bound counts records until they are stored).
+      std::shared_ptr<buffer_counters> counters;
+      auto& board = self->state.board;
+      if (board && upstream.node() == self->node()
+          && buffer_index < board->slots.size())
+        counters = board->slots[buffer_index];
       return caf::attach_stream_sink(
         self, in, [](caf::unit_t&) {},
         [=](caf::unit_t&, std::vector<entry>& batch) {
           self->state.data->insert(batch, buffer_index);
+          if (counters) {
+            auto n = std::count_if(batch.begin(), batch.end(),
+                                   [](const entry& x) { return !is_barrier(x); });
+            counters->processed.fetch_add(static_cast<uint64_t>(n),
+                                          std::memory_order_relaxed);
+          }
           for (auto& x : batch)
             if (x.barrier != 0)
               acknowledge(self, slot, stream, upstream, x.barrier);

@@ -40,7 +40,10 @@
 /// a flush through the replacement answers only once every record the dead
 /// buffer shipped to this partition is stored.
 ///
-/// **Capacity.** Unbounded in this version: the table grows with the data.
+/// **Capacity.** The table grows with the data. Its inbox is bounded by the
+/// buffers: a local buffer's records count against its `max-pending` until
+/// this partition has processed them (the partition advances the buffer's
+/// `processed` counter in the shared `counter_board` per batch).
 ///
 /// **Stopping.** `supercache::stop` sends an exit with `user_shutdown` after
 /// the buffers are gone, so no stream is open any more; the partition then
@@ -57,7 +60,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/table.hpp"
+#include "core/buffer_counters.hpp"
+#include "core/table.hpp"
 
 namespace supercache {
 
@@ -89,15 +93,18 @@ struct cache_state {
   /// Acknowledgments held back, in the order their barriers arrived.
   std::vector<held_ack> held;
 
+  /// Counters of the local buffers by index, or null: the partition advances
+  /// `processed` of a local buffer by each batch it applies.
+  std::shared_ptr<counter_board> board;
+
   static inline const char* name = "supercache.cache";
 };
 
-/// Returns the behavior of a cache partition that owns `data`.
+/// Returns the behavior of a cache partition that owns `data` and counts
+/// the records it processed of each local buffer into `board` (if any).
 caf::behavior cache_actor(caf::stateful_actor<cache_state>* self,
-                          std::shared_ptr<table> data);
+                          std::shared_ptr<table> data,
+                          std::shared_ptr<counter_board> board);
 
-/// Returns the registry name of partition `id` (1-based): `cache_1` ...
-/// `cache_999`; the empty atom for ids out of range.
-caf::atom_value cache_name(size_t id);
 
 } // namespace supercache

@@ -1,13 +1,48 @@
 #include "actors/front.hpp"
 
+#include <memory>
+
+#include <supercache/errc.hpp>
+
 #include "actors/messages.hpp"
 
 namespace supercache {
 
-caf::behavior front_actor(caf::event_based_actor*, front_hooks hooks) {
+namespace {
+
+/// Flushes `buffers` and answers `reply` once all of them did.
+void flush_all(caf::event_based_actor* self,
+               const std::vector<caf::actor>& buffers,
+               caf::timespan timeout, caf::response_promise reply) {
+  auto left = std::make_shared<size_t>(buffers.size());
+  auto rp = std::make_shared<caf::response_promise>(std::move(reply));
+  for (auto& hdl : buffers)
+    self->request(hdl, timeout, caf::flush_atom::value)
+      .then(
+        [=](caf::ok_atom) {
+          if (rp->pending() && --*left == 0)
+            rp->deliver(caf::ok_atom::value);
+        },
+        [=](caf::error& err) {
+          if (rp->pending())
+            rp->deliver(std::move(err));
+        });
+}
+
+} // namespace
+
+caf::behavior front_actor(caf::event_based_actor* self, front_hooks hooks) {
   return {
     [=](caf::get_atom) {
       return caf::make_message(hooks.partitions(), hooks.settings());
+    },
+    [=](caf::flush_atom) -> caf::result<caf::ok_atom> {
+      auto buffers = hooks.buffers();
+      if (buffers.empty())
+        return make_error(errc::not_started, "no buffers are running");
+      auto reply = self->make_response_promise();
+      flush_all(self, buffers, hooks.call_timeout, reply);
+      return reply;
     },
     [=](size_atom) -> caf::expected<uint64_t> {
       auto n = hooks.size();

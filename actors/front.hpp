@@ -3,7 +3,14 @@
 /// The front of a published cache: the one actor a cache node publishes over
 /// CAF's network layer (caf_io, BASP) for producer nodes to connect to.
 ///
+/// Every running instance has one, registered as `supercache`
+/// (`instance::front_name()`); `publish` also publishes it.
+///
 /// **Messages.** All from any actor, usually a remote `supercache::connect`:
+/// - `(flush_atom)`: flushes every buffer of the instance; replies `ok_atom`
+///   once all answered, or the first error (`not_started` without buffers,
+///   a request timeout after `call-timeout`). Never blocks: the answers come
+///   as messages.
 /// - `(get_atom)`: replies `(std::vector<caf::actor> partitions, record
 ///   settings)`: the partition actors by index (proxies on the remote side,
 ///   to which buffers open their streams) and `{"key-pos", "partition-pos",
@@ -26,8 +33,9 @@
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/expected.hpp>
+#include <caf/timespan.hpp>
 
-#include "actors/record.hpp"
+#include <supercache/record.hpp>
 
 namespace supercache {
 
@@ -35,6 +43,12 @@ namespace supercache {
 struct front_hooks {
   /// Returns the current partitions (restarts replace them).
   std::function<std::vector<caf::actor>()> partitions;
+
+  /// Returns the running buffers (none while they stop or restart).
+  std::function<std::vector<caf::actor>()> buffers;
+
+  /// How long a flush waits for each buffer.
+  caf::timespan call_timeout{std::chrono::seconds(30)};
 
   /// Returns `{"key-pos", "partition-pos", "table-type"}`.
   std::function<record()> settings;

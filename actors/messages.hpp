@@ -32,24 +32,22 @@
 #include <caf/deserializer.hpp>
 #include <caf/serializer.hpp>
 
-#include "actors/packed.hpp"
-#include "actors/record.hpp"
+#include "core/packed.hpp"
+#include <supercache/messages.hpp>
+#include <supercache/record.hpp>
 
 namespace supercache {
 
 // -- atoms (at most 10 characters in CAF 0.17) --------------------------------
 
-// Predefined by CAF 0.17.6 and reused: caf::put_atom, caf::get_atom,
-// caf::flush_atom, caf::ok_atom.
+// The public atoms (size_atom, stats_atom) and the `inspect` of `record`
+// are in <supercache/messages.hpp>; these are internal.
 
 /// Asks a buffer to drain into the cache and terminate.
 using stop_atom = caf::atom_constant<caf::atom("sc_stop")>;
 
 /// Tells a buffer that a cache partition applied everything up to a barrier.
 using flushed_atom = caf::atom_constant<caf::atom("sc_flushed")>;
-
-/// Asks a cache partition for its number of records.
-using size_atom = caf::atom_constant<caf::atom("sc_size")>;
 
 /// Asks the supervisor to watch a partition or a buffer.
 using watch_atom = caf::atom_constant<caf::atom("sc_watch")>;
@@ -59,9 +57,6 @@ using retry_atom = caf::atom_constant<caf::atom("sc_retry")>;
 
 /// Tells a buffer that a cache partition was restarted.
 using reopen_atom = caf::atom_constant<caf::atom("sc_reopen")>;
-
-/// Asks a buffer or a cache partition for its counters (JSON).
-using stats_atom = caf::atom_constant<caf::atom("sc_stats")>;
 
 // -- stream element -----------------------------------------------------------
 
@@ -156,25 +151,3 @@ typename Inspector::result_type inspect(Inspector& f, entry& x) {
 
 } // namespace supercache
 
-namespace nlohmann {
-
-/// Serializes a JSON value as its MessagePack bytes (compact, lossless), so
-/// that records can travel in CAF messages; received bytes are checked, and
-/// nesting deeper than 512 levels is rejected rather than overflowing the
-/// stack.
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, json& x) {
-  std::string bytes;
-  if constexpr (Inspector::reads_state)
-    supercache::append_msgpack(x, bytes);
-  auto load = caf::meta::load_callback([&]() -> caf::error {
-    auto y = supercache::from_msgpack(bytes);
-    if (!y)
-      return std::move(y.error());
-    x = std::move(*y);
-    return caf::none;
-  });
-  return f(caf::meta::type_name("json"), bytes, load);
-}
-
-} // namespace nlohmann

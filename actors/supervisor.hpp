@@ -30,7 +30,7 @@
 #include <caf/event_based_actor.hpp>
 
 #include "actors/messages.hpp"
-#include "actors/table.hpp"
+#include "core/table.hpp"
 
 namespace supercache {
 

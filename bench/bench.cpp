@@ -78,8 +78,8 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/table.hpp"
-#include "supercache.hpp"
+#include "core/table.hpp"
+#include <supercache/supercache.hpp>
 
 extern char** environ;
 

@@ -1,4 +1,4 @@
-#include "config/options.hpp"
+#include <supercache/options.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -13,8 +13,8 @@
 #include <caf/sec.hpp>
 #include <caf/settings.hpp>
 
-#include "actors/errc.hpp"
-#include "actors/names.hpp"
+#include <supercache/errc.hpp>
+#include "core/names.hpp"
 
 // What CAF 0.17.6 does with a config file, and what `options::from` adds:
 //
@@ -104,8 +104,8 @@ constexpr option_spec option_specs[] = {
    "\"set\" (last write of a key wins) or \"bag\" (distinct records per key)",
    option_kind::table, nullptr, nullptr},
   {"max-pending",
-   "records a buffer may hold (queued, not yet shipped to the cache) before "
-   "the overflow policy applies, at least 1 (default 100000)",
+   "records a buffer may hold (accepted, not yet stored in the cache) "
+   "before the overflow policy applies, at least 1 (default 100000)",
    option_kind::limit, &options::max_pending, nullptr},
   {"overflow",
    "what lazy_put does at max-pending: \"block\" (wait up to block-timeout, "
@@ -133,6 +133,10 @@ constexpr option_spec option_specs[] = {
   {"connect-timeout",
    "how long a producer waits for the cache node to answer (default 5s)",
    option_kind::duration, nullptr, nullptr, &options::connect_timeout},
+  {"call-timeout",
+   "how long a blocking call (start, stop, flush, put, stats) waits before "
+   "it fails with timeout, e.g. 30s (default 30s)",
+   option_kind::duration, nullptr, nullptr, &options::call_timeout},
 };
 
 constexpr const char* default_config_files[] = {
@@ -510,6 +514,10 @@ caf::error options::validate() const {
   if (connect_timeout.count() <= 0)
     return value_error(*find_spec("connect-timeout"),
                        caf::deep_to_string(connect_timeout),
+                       "must be positive", nullptr);
+  if (call_timeout.count() <= 0)
+    return value_error(*find_spec("call-timeout"),
+                       caf::deep_to_string(call_timeout),
                        "must be positive", nullptr);
   if (type != table_type::set && type != table_type::bag)
     return value_error(*find_spec("table-type"),

@@ -25,7 +25,10 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "supercache.hpp"
+#include <caf/all.hpp>
+
+#include <supercache/messages.hpp>
+#include <supercache/supercache.hpp>
 
 using supercache::errc;
 using supercache::record;

@@ -22,8 +22,9 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/scheduler/abstract_coordinator.hpp>
 
-#include "supercache.hpp"
+#include <supercache/supercache.hpp>
 
 using supercache::errc;
 using supercache::record;

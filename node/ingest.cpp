@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "actors/errc.hpp"
+#include <supercache/errc.hpp>
 
 namespace supercache::node {
 

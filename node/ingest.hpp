@@ -18,7 +18,7 @@
 
 #include <caf/error.hpp>
 
-#include "actors/record.hpp"
+#include <supercache/record.hpp>
 
 namespace supercache::node {
 

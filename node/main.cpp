@@ -29,7 +29,7 @@
 #include <caf/io/middleman.hpp>
 
 #include "node/ingest.hpp"
-#include "supercache.hpp"
+#include <supercache/supercache.hpp>
 
 #ifndef SUPERCACHE_SAMPLE_INPUT
 #  define SUPERCACHE_SAMPLE_INPUT "examples/data/sample.ndjson"

@@ -19,7 +19,14 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "supercache.hpp"
+#include <caf/all.hpp>
+
+#include <supercache/messages.hpp>
+#include <supercache/supercache.hpp>
+
+#include "actors/buffer.hpp"
+#include "actors/cache.hpp"
+#include "actors/messages.hpp"
 
 namespace supercache::testing {
 

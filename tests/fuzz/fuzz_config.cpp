@@ -24,8 +24,8 @@
 #include <caf/error.hpp>
 
 #include "tests/fuzz/fuzz_check.hpp"
-#include "actors/errc.hpp"
-#include "config/options.hpp"
+#include <supercache/errc.hpp>
+#include <supercache/options.hpp>
 
 namespace {
 

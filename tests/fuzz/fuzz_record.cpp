@@ -30,8 +30,8 @@
 
 #include "tests/fuzz/fuzz_check.hpp"
 #include "actors/messages.hpp"
-#include "actors/packed.hpp"
-#include "actors/record.hpp"
+#include "core/packed.hpp"
+#include <supercache/record.hpp>
 
 using namespace supercache;
 

@@ -1,0 +1,164 @@
+#include "core/table.hpp"
+
+#include <cstdio>
+#include <exception>
+#include <functional>
+#include <mutex>
+
+namespace supercache {
+
+namespace {
+
+constexpr size_t initial_capacity = 1024;
+
+uint64_t key_hash(std::string_view key) noexcept {
+  return std::hash<std::string_view>{}(key);
+}
+
+} // namespace
+
+table::table(table_type type, record_layout layout)
+  : type_(type), layout_(layout), slots_(initial_capacity) {
+  bytes_ = slots_.size() * sizeof(slot);
+}
+
+void table::insert(record x) {
+  insert(packed::pack(x, layout_).first);
+}
+
+void table::insert(packed x) {
+  std::unique_lock<std::shared_mutex> guard{mtx_};
+  insert_locked(std::move(x));
+}
+
+size_t table::insert(std::vector<entry>& xs, uint32_t upstream) {
+  size_t applied = 0;
+  size_t processed = 0;
+  size_t failed = 0;
+  {
+    std::unique_lock<std::shared_mutex> guard{mtx_};
+    // Touch the home slot of the next records early: a large table misses
+    // the cache on almost every insert, and the misses overlap this way.
+    constexpr size_t ahead = 8;
+    auto prefetch = [&](size_t i) {
+      if (i < xs.size() && !xs[i].value.empty()) {
+        auto h = key_hash(xs[i].value.key());
+        __builtin_prefetch(&slots_[h & (slots_.size() - 1)]);
+      }
+    };
+    for (size_t i = 0; i < ahead; ++i)
+      prefetch(i);
+    for (size_t i = 0; i < xs.size(); ++i) {
+      prefetch(i + ahead);
+      auto& x = xs[i];
+      if (x.barrier != 0 || x.value.empty())
+        continue;
+      ++processed;
+      try {
+        if (fault_)
+          fault_(x.value);
+        insert_locked(std::move(x.value));
+        ++applied;
+      } catch (const std::exception& ex) {
+        if (failed_.load(std::memory_order_relaxed) + failed++ == 0)
+          std::fprintf(stderr,
+                       "supercache: a cache partition failed to store a "
+                       "record (%s); further failures are only counted\n",
+                       ex.what());
+      }
+    }
+  }
+  if (failed > 0)
+    failed_.fetch_add(failed, std::memory_order_relaxed);
+  if (upstream < processed_.size())
+    processed_[upstream].fetch_add(processed, std::memory_order_release);
+  // The records are visible now: time the sampled ones.
+  int64_t now = 0;
+  for (auto& x : xs)
+    if (x.enqueued_ns != 0) {
+      if (now == 0)
+        now = steady_ns();
+      latency_.record(now - x.enqueued_ns);
+    }
+  batches_.fetch_add(1, std::memory_order_relaxed);
+  batched_records_.fetch_add(applied, std::memory_order_relaxed);
+  return applied;
+}
+
+void table::update_bytes(int64_t delta) noexcept {
+  bytes_.fetch_add(static_cast<size_t>(delta), std::memory_order_relaxed);
+}
+
+void table::insert_locked(packed&& x) {
+  auto used = size_.load(std::memory_order_relaxed);
+  if ((used + 1) * 4 > slots_.size() * 3)
+    grow();
+  auto key = x.key();
+  auto h = key_hash(key);
+  auto mask = slots_.size() - 1;
+  for (auto i = h & mask;; i = (i + 1) & mask) {
+    auto& s = slots_[i];
+    if (s.value.empty()) {
+      update_bytes(static_cast<int64_t>(x.block().size()));
+      s.hash = h;
+      s.value = std::move(x);
+      size_.store(used + 1, std::memory_order_release);
+      return;
+    }
+    if (s.hash != h || s.value.key() != key)
+      continue;
+    if (type_ == table_type::set) {
+      update_bytes(static_cast<int64_t>(x.block().size())
+                   - static_cast<int64_t>(s.value.block().size()));
+      s.value = std::move(x); // the old block is freed with `x`
+      return;
+    }
+    if (s.value == x)
+      return; // a bag stores identical records once
+  }
+}
+
+void table::grow() {
+  std::vector<slot> old(slots_.size() * 2);
+  old.swap(slots_);
+  update_bytes(static_cast<int64_t>(old.size() * sizeof(slot)));
+  auto mask = slots_.size() - 1;
+  // Start behind an empty slot so each probe run is moved in probe order:
+  // records of one key keep the order they were stored in.
+  size_t start = 0;
+  while (!old[start].value.empty())
+    ++start;
+  for (size_t n = 0; n < old.size(); ++n) {
+    auto& s = old[(start + n) % old.size()];
+    if (s.value.empty())
+      continue;
+    auto i = s.hash & mask;
+    while (!slots_[i].value.empty())
+      i = (i + 1) & mask;
+    slots_[i] = std::move(s);
+  }
+}
+
+std::vector<record> table::get(std::string_view key) const {
+  std::vector<record> result;
+  auto h = key_hash(key);
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  auto mask = slots_.size() - 1;
+  for (auto i = h & mask;; i = (i + 1) & mask) {
+    auto& s = slots_[i];
+    if (s.value.empty())
+      return result;
+    if (s.hash == h && s.value.key() == key)
+      result.emplace_back(s.value.unpack());
+  }
+}
+
+nlohmann::json to_json(const table& x) {
+  return {{"records", x.size()},
+          {"bytes", x.bytes()},
+          {"failed", x.failed()},
+          {"batches", x.batches()},
+          {"batched_records", x.batched_records()}};
+}
+
+} // namespace supercache

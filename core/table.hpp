@@ -1,0 +1,143 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <shared_mutex>
+#include <string_view>
+#include <vector>
+
+#include "core/latency.hpp"
+#include "actors/messages.hpp"
+#include "core/packed.hpp"
+#include <supercache/record.hpp>
+#include <supercache/options.hpp>
+
+namespace supercache {
+
+/// The records of one cache partition: an open-addressing hash table of
+/// packed records (16 bytes a slot, plus one block of about 32 bytes for a
+/// small record), keyed by the MessagePack bytes of the key element.
+///
+/// Thread safety: one writer (the partition's cache actor) and any number of
+/// concurrent readers. Writers take an exclusive lock once per batch; readers
+/// take a shared lock, so `get` and `size` never go through the actor (like
+/// ETS's read concurrency).
+class table {
+public:
+  // -- constructors -----------------------------------------------------------
+
+  table(table_type type, record_layout layout);
+
+  table(const table&) = delete;
+  table& operator=(const table&) = delete;
+
+  // -- writing (the owning actor only) ----------------------------------------
+
+  /// Stores one valid record: for `set` it replaces the record of its key, for
+  /// `bag` it is added unless an identical record is stored under its key.
+  void insert(record x);
+
+  /// Stores one packed record, as `insert(record)`.
+  void insert(packed x);
+
+  /// Stores every record of `xs` that is not a barrier, in order, under one
+  /// lock, and counts them as processed for buffer `upstream` (its 0-based
+  /// index). A record whose insertion throws is counted in `failed()`, logged
+  /// once per table, and skipped; the rest of the batch is stored. Returns
+  /// the number of records stored or replaced.
+  size_t insert(std::vector<entry>& xs, uint32_t upstream = 0);
+
+  /// Calls `f` before each record is inserted (tests inject failures with it).
+  void inject_faults(std::function<void(const packed&)> f) {
+    fault_ = std::move(f);
+  }
+
+  // -- reading (any thread) ---------------------------------------------------
+
+  /// Returns the records stored under `key` (the `key_of` form), for `bag` in
+  /// the order they were first stored.
+  std::vector<record> get(std::string_view key) const;
+
+  /// Returns the number of records stored.
+  size_t size() const noexcept {
+    return size_.load(std::memory_order_acquire);
+  }
+
+  /// Returns the bytes the stored records and the slot array occupy (not
+  /// counting allocator overhead).
+  size_t bytes() const noexcept {
+    return bytes_.load(std::memory_order_relaxed);
+  }
+
+  /// Returns the number of batches applied with `insert(std::vector<entry>&)`.
+  size_t batches() const noexcept {
+    return batches_.load(std::memory_order_relaxed);
+  }
+
+  /// Returns the number of records applied by batches (stored or replacing).
+  size_t batched_records() const noexcept {
+    return batched_records_.load(std::memory_order_relaxed);
+  }
+
+  /// Returns the number of records whose insertion threw.
+  size_t failed() const noexcept {
+    return failed_.load(std::memory_order_relaxed);
+  }
+
+  /// Returns the records of buffer `upstream` this table has processed
+  /// (stored, replaced or failed).
+  uint64_t processed_from(uint32_t upstream) const noexcept {
+    return upstream < processed_.size()
+             ? processed_[upstream].load(std::memory_order_acquire)
+             : 0;
+  }
+
+  /// Returns the enqueue-to-visible latencies of sampled records.
+  const latency_histogram& latency() const noexcept {
+    return latency_;
+  }
+
+  /// Returns the storage discipline.
+  table_type type() const noexcept {
+    return type_;
+  }
+
+  /// Returns where records keep their key.
+  const record_layout& layout() const noexcept {
+    return layout_;
+  }
+
+private:
+  struct slot {
+    uint64_t hash = 0;
+    packed value;
+  };
+
+  void insert_locked(packed&& x);
+
+  void grow();
+
+  void update_bytes(int64_t delta) noexcept;
+
+  const table_type type_;
+  const record_layout layout_;
+  mutable std::shared_mutex mtx_;
+  std::vector<slot> slots_;
+  std::atomic<size_t> size_{0};
+  std::atomic<size_t> bytes_{0};
+  std::atomic<size_t> batches_{0};
+  std::atomic<size_t> batched_records_{0};
+  std::atomic<size_t> failed_{0};
+  std::array<std::atomic<uint64_t>, 1000> processed_{};
+  std::function<void(const packed&)> fault_;
+  latency_histogram latency_;
+};
+
+/// Returns the counters of a partition's table as JSON: records, bytes,
+/// batches, batched_records.
+nlohmann::json to_json(const table& x);
+
+} // namespace supercache

@@ -1,0 +1,152 @@
+#pragma once
+
+/// One supercache bound to one actor system: its buffers, cache partitions,
+/// supervisor and (when published) front.
+///
+/// **Ownership.** The caller owns an `instance` as CAF's middleman is owned
+/// by its system: construct it after the `caf::actor_system` and destroy it
+/// before (declare it after the system). Its destructor stops it, with the
+/// `call-timeout` deadline, so `~actor_system` never waits for its actors.
+///
+/// **One per system.** Registry names are per system: a second running
+/// instance on the same system gets `already_started`. Instances of
+/// different systems in one process are independent: records written
+/// through one are never stored by another.
+///
+/// **Calls from inside actors.** On a scheduler worker of its own system
+/// (inside any actor's message handler) `lazy_put` never waits: at
+/// `max-pending` it returns `overloaded` at once under `block` and drops the
+/// record (counted in `dropped`) under `drop-oldest`. The blocking calls
+/// (`start`, `connect`, `publish`, `put`, `get` and `size` of a remote
+/// cache, `flush`, `stop`, `stats`) return `would_deadlock` there at once;
+/// actors send `flush_atom` to the instance's front (`front_name()`) or
+/// `put_atom` to a partition instead.
+///
+/// **Deadlines.** Every blocking call gives up after `call-timeout` with
+/// `errc::timeout` naming what did not answer (`connect-timeout` bounds the
+/// requests to a remote cache node).
+///
+/// **Thread safety.** Every member function may be called from any thread
+/// concurrently; `start`, `connect` and `stop` are serialized.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include <supercache/errc.hpp>
+#include <supercache/options.hpp>
+#include <supercache/record.hpp>
+
+namespace supercache {
+
+namespace detail {
+struct instance_state;
+} // namespace detail
+
+/// A supercache bound to one actor system; see the file comment.
+class instance {
+public:
+  // -- constructors, destructors, and assignment operators --------------------
+
+  /// Binds to `sys`; starts nothing.
+  explicit instance(caf::actor_system& sys);
+
+  /// Stops the instance if it runs (with the `call-timeout` deadline).
+  ~instance();
+
+  instance(const instance&) = delete;
+  instance& operator=(const instance&) = delete;
+
+  // -- lifecycle --------------------------------------------------------------
+
+  /// Starts with the `[supercache]` options of `system().config()`.
+  caf::error start();
+
+  /// Starts the cache partitions (`cache_1` ...), the supervisor and the
+  /// buffers (`buffer_1` ...). Errors: `invalid_option`, `already_started`,
+  /// `would_deadlock`, `timeout`.
+  caf::error start(const options& opts);
+
+  /// Starts buffers that stream to the cache node at `opts.remote`.
+  /// Errors: `already_started`, `invalid_option`, `unreachable`,
+  /// `would_deadlock`.
+  caf::error connect(const options& opts);
+
+  /// `connect` with the options of `system().config()`.
+  caf::error connect();
+
+  /// Publishes the running cache on `host`:`port` (0 picks a free port) for
+  /// producer nodes; returns the port. Needs CAF's middleman.
+  caf::expected<uint16_t> publish(uint16_t port,
+                                  const std::string& host = "127.0.0.1");
+
+  /// Stops the buffers (draining every accepted record into the cache), then
+  /// the partitions; no actor of this instance and no name stays behind.
+  /// Errors: `not_started`, `would_deadlock`, `timeout`, `unreachable`.
+  caf::error stop();
+
+  // -- writing and reading ----------------------------------------------------
+
+  /// Hands `x` to the buffer of the calling worker (or thread) and returns
+  /// at once. Errors: `not_started`, `invalid_record`, `overloaded`,
+  /// `unreachable`, `invalid_option` (called from a thread of another actor
+  /// system).
+  caf::error lazy_put(record x);
+
+  /// Stores `x` synchronously: visible to `get` when this returns.
+  caf::error put(record x);
+
+  /// Returns the records whose key equals the key of `pattern`.
+  caf::expected<std::vector<record>> get(const record& pattern);
+
+  /// Returns the number of records stored in all partitions.
+  caf::expected<size_t> size();
+
+  /// Returns once every `lazy_put` that returned none before the call is
+  /// visible to `get`, or `timeout` after `call-timeout`.
+  caf::error flush();
+
+  /// Returns the metrics as one JSON object (see README, Stats).
+  caf::expected<nlohmann::json> stats();
+
+  // -- properties -------------------------------------------------------------
+
+  /// Returns the system this instance is bound to.
+  caf::actor_system& system() const noexcept;
+
+  /// Returns whether the instance runs (started or connected, not stopped).
+  bool running() const noexcept;
+
+  /// Returns the options of the running instance, `buffers` and
+  /// `partitions` resolved. Errors: `not_started`.
+  caf::expected<options> running_options() const;
+
+  /// Returns the records the cache held when the last `stop` ended it.
+  /// Errors: `not_started` if `stop` never completed.
+  caf::expected<size_t> last_stop_size() const;
+
+  /// Returns the registry name of the instance's front (`supercache`): an
+  /// actor that answers `flush_atom` (every buffer flushed), `size_atom`
+  /// and `stats_atom`, for actors of this system.
+  static caf::atom_value front_name() noexcept;
+
+  /// Returns the internal state (for the library's own facade and tests).
+  detail::instance_state& state() noexcept {
+    return *state_;
+  }
+
+  /// Returns the internal state as shared with the instance's actors.
+  const std::shared_ptr<detail::instance_state>& shared_state() noexcept {
+    return state_;
+  }
+
+private:
+  std::shared_ptr<detail::instance_state> state_;
+};
+
+} // namespace supercache

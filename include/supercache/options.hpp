@@ -1,0 +1,140 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/timespan.hpp>
+
+#include <supercache/record.hpp>
+
+namespace supercache {
+
+/// Storage discipline of the cache partitions (ETS table types).
+enum class table_type : uint8_t {
+  /// One record per key: the last write of a key wins.
+  set,
+  /// Distinct records per key: writing an equal record twice stores it once.
+  bag,
+};
+
+/// Returns `"set"` or `"bag"`.
+const char* to_string(table_type x);
+
+/// What `lazy_put` does when its buffer holds `max-pending` records.
+enum class overflow_policy : uint8_t {
+  /// Wait up to `block-timeout` for room, then fail with `errc::overloaded`.
+  block,
+  /// Fail at once with `errc::overloaded`.
+  reject,
+  /// Accept; the buffer drops its oldest pending record and counts it.
+  drop_oldest,
+};
+
+/// Returns `"block"`, `"reject"` or `"drop-oldest"`.
+const char* to_string(overflow_policy x);
+
+/// Parses the names of `to_string(overflow_policy)`.
+std::optional<overflow_policy> overflow_policy_from(const std::string& x);
+
+/// What `supercache-node` runs.
+enum class node_role : uint8_t {
+  /// Cache and buffers in one process; ingest, flush, print stats.
+  standalone,
+  /// Cache partitions published on `host`/`port` until SIGINT or SIGTERM.
+  cache,
+  /// Buffers streaming to the cache node at `remote`; ingest, flush, stats.
+  producer,
+};
+
+/// Returns `"standalone"`, `"cache"` or `"producer"`.
+const char* to_string(node_role x);
+
+/// A `HOST:PORT` address of a cache node.
+struct endpoint {
+  std::string host;
+  uint16_t port = 0;
+};
+
+/// Parses `HOST:PORT` (port 1..65535); `errc::invalid_option` naming `x`
+/// otherwise.
+caf::expected<endpoint> parse_endpoint(const std::string& x);
+
+/// Every option of the `[supercache]` configuration section, with its default.
+/// Declared once in `config/options.cpp`; see README "Configuration".
+struct options {
+  /// Number of buffer actors (`buffer_1` ... `buffer_N`), 1..999;
+  /// 0 means one per scheduler worker, resolved by `start`.
+  size_t buffers = 0;
+
+  /// Number of cache partitions (`cache_1` ... `cache_P`), 1..999;
+  /// 0 means one per scheduler worker, resolved by `start`.
+  size_t partitions = 0;
+
+  /// Position of the key element in a record (0-based).
+  size_t key_pos = 0;
+
+  /// Position of the element that picks the partition of a record (0-based).
+  size_t partition_pos = 0;
+
+  /// Storage discipline of the cache partitions.
+  table_type type = table_type::set;
+
+  /// Records a buffer may hold (accepted, not yet stored in the cache)
+  /// before `overflow` applies. At about 100-200 bytes a pending record, the
+  /// default keeps 4 buffers under 100 MB.
+  size_t max_pending = 100'000;
+
+  /// What `lazy_put` does at `max_pending`.
+  overflow_policy overflow = overflow_policy::block;
+
+  /// How long a blocked `lazy_put` waits for room.
+  caf::timespan block_timeout = std::chrono::seconds(1);
+
+  /// What `supercache-node` runs (ignored by the library).
+  node_role role = node_role::standalone;
+
+  /// Interface a cache node publishes its partitions on.
+  std::string host = "127.0.0.1";
+
+  /// Port a cache node listens on, 0..65535; 0 lets the OS pick one.
+  size_t port = 0;
+
+  /// The cache node a producer connects to, as `HOST:PORT`.
+  std::string remote;
+
+  /// NDJSON records for the node to ingest: a path, `-` for stdin, or empty
+  /// for the sample shipped in `examples/data/`.
+  std::string input;
+
+  /// How long `connect` waits for the cache node to answer.
+  caf::timespan connect_timeout = std::chrono::seconds(5);
+
+  /// How long a blocking call (`start`, `stop`, `flush`, `put`, `stats`,
+  /// `buffer::start`/`stop`) waits before it fails with `errc::timeout`.
+  caf::timespan call_timeout = std::chrono::seconds(30);
+
+  /// Reads and validates the `[supercache]` options of `cfg`, including the
+  /// config file `cfg` was parsed from: an unknown key, a value of the wrong
+  /// type or out of range gives `errc::invalid_option` naming key and value.
+  static caf::expected<options> from(const caf::actor_system_config& cfg);
+
+  /// Returns where records keep their key and partition element.
+  record_layout layout() const noexcept {
+    return {key_pos, partition_pos};
+  }
+
+  /// Checks the ranges of all fields; returns `errc::invalid_option` naming
+  /// the first field that is out of range.
+  caf::error validate() const;
+};
+
+/// Declares the `[supercache]` options (with descriptions for `--long-help`)
+/// on `cfg`. Called by `supercache::configure`.
+void declare_options(caf::actor_system_config& cfg);
+
+} // namespace supercache

@@ -1,0 +1,441 @@
+// The instance's lifecycle: construction, start, the buffers, the
+// supervisor's restart hooks, stop and destruction.
+
+#include <supercache/instance.hpp>
+
+#include <cstdio>
+
+#include <caf/actor_registry.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/send.hpp>
+
+#include <supercache/supercache.hpp>
+
+#include "actors/buffer.hpp"
+#include "actors/cache.hpp"
+#include "actors/front.hpp"
+#include "actors/supervisor.hpp"
+#include "core/routing.hpp"
+#include "instance/waiting.hpp"
+
+namespace supercache {
+
+namespace detail {
+
+// -- instance_state ------------------------------------------------------------
+
+instance_state::instance_state(caf::actor_system& x)
+  : sys(x),
+    workers(routing::worker_threads(x)),
+    id(routing::next_owner_id()),
+    counters(std::make_shared<counter_board>()) {
+  // nop
+}
+
+bool instance_state::on_own_worker() const noexcept {
+  return routing::place(id, workers, &sys.logger()).own_worker;
+}
+
+bool instance_state::on_foreign_system() const noexcept {
+  return routing::place(id, workers, &sys.logger()).foreign;
+}
+
+size_t instance_state::lane() const noexcept {
+  return routing::place(id, workers, &sys.logger()).lane;
+}
+
+caf::error register_as(caf::actor_system& sys, caf::atom_value name,
+                       const caf::actor& hdl) {
+  auto& reg = sys.registry();
+  if (reg.get(name) != nullptr)
+    return make_error(errc::already_started,
+                      "the registry name '" + caf::to_string(name)
+                        + "' is taken by another actor");
+  reg.put(name, caf::actor_cast<caf::strong_actor_ptr>(hdl));
+  return caf::none;
+}
+
+namespace {
+
+/// Replaces `name` in the registry with `hdl`.
+void reregister(caf::actor_system& sys, caf::atom_value name,
+                const caf::actor& hdl) {
+  sys.registry().erase(name);
+  sys.registry().put(name, caf::actor_cast<caf::strong_actor_ptr>(hdl));
+}
+
+/// Spawns buffer `index` (0-based) with the counters of its slot.
+caf::actor spawn_buffer(instance_state& st, const cache_view& cache,
+                        size_t index) {
+  buffer_settings settings;
+  settings.layout = cache.layout;
+  settings.max_pending = cache.opts.max_pending;
+  settings.overflow = cache.opts.overflow;
+  settings.counters = st.counters->slots[index];
+  settings.index = static_cast<uint32_t>(index);
+  settings.remote = static_cast<bool>(cache.remote);
+  return st.sys.spawn(buffer_actor, cache.partitions, std::move(settings));
+}
+
+/// Replaces partition `index` after it died (the supervisor's hook).
+std::optional<partition_restart> restart_partition(instance_state& st,
+                                                   uint32_t index) {
+  auto cache = st.load();
+  if (!cache || index >= cache->partitions.size() || cache->remote)
+    return std::nullopt;
+  auto view = std::make_shared<cache_view>(*cache);
+  auto old = view->tables[index];
+  auto tbl = std::make_shared<table>(view->opts.type, view->layout);
+  auto hdl = st.sys.spawn(cache_actor, tbl, st.counters);
+  reregister(st.sys, cache_name(index + 1), hdl);
+  view->partitions[index] = hdl;
+  view->tables[index] = std::move(tbl);
+  st.lost_stored.fetch_add(old->size());
+  st.store(std::move(view));
+  std::fprintf(stderr,
+               "supercache: cache partition %u died and was restarted; %zu "
+               "stored records were lost with it\n",
+               index + 1, old->size());
+  return partition_restart{hdl, std::move(old)};
+}
+
+/// Replaces buffer `index` after it died (the supervisor's hook); the
+/// records it held count as lost.
+std::optional<caf::actor> restart_buffer(instance_state& st, uint32_t index) {
+  std::unique_lock<std::mutex> guard{st.lifecycle, std::try_to_lock};
+  if (!guard)
+    return std::nullopt;
+  auto cache = st.load();
+  if (!st.buffers_running || !cache || index >= st.num_buffers)
+    return caf::actor{};
+  st.buffer_gate.close_and_wait(); // producers see not_started meanwhile
+  auto& ctr = *st.counters->slots[index];
+  // What it shipped still reaches the partitions; what it held is gone.
+  auto held = ctr.unshipped();
+  ctr.lost += held;
+  ctr.lost_held += held;
+  auto hdl = spawn_buffer(st, *cache, index);
+  reregister(st.sys, buffer::name(index + 1), hdl);
+  st.buffers[index] = hdl;
+  st.buffer_gate.open();
+  std::fprintf(stderr,
+               "supercache: buffer %u died and was replaced; %llu records "
+               "it held were lost\n",
+               index + 1, static_cast<unsigned long long>(held));
+  return hdl;
+}
+
+} // namespace
+
+caf::error start_buffers(const std::shared_ptr<instance_state>& ptr,
+                         size_t n) {
+  auto& st = *ptr;
+  if (st.buffers_running)
+    return make_error(errc::already_started, "the buffers are running");
+  if (n == 0 || n > max_registered_id)
+    return make_error(errc::invalid_option,
+                      "buffers = " + std::to_string(n) + ": must be 1.."
+                        + std::to_string(max_registered_id));
+  auto cache = st.load();
+  if (!cache)
+    return make_error(errc::not_started,
+                      "buffer::start needs a running cache (start)");
+  std::vector<caf::actor> started;
+  for (size_t i = 1; i <= n; ++i) {
+    auto ctr = std::make_shared<buffer_counters>();
+    ctr->end_to_end = !cache->remote;
+    st.counters->slots[i - 1] = std::move(ctr);
+    auto hdl = spawn_buffer(st, *cache, i - 1);
+    started.push_back(hdl);
+    if (auto err = register_as(st.sys, buffer::name(i), hdl)) {
+      deadline dl{st.sys, st.call_timeout};
+      terminate(st.sys, started, dl, "buffers");
+      for (size_t j = 1; j < i; ++j)
+        st.sys.registry().erase(buffer::name(j));
+      return err;
+    }
+    if (st.supervisor)
+      caf::anon_send(st.supervisor, watch_atom::value, false,
+                     static_cast<uint32_t>(i - 1), hdl);
+  }
+  for (size_t i = 0; i < n; ++i)
+    st.buffers[i] = started[i];
+  st.num_buffers = n;
+  st.layout = cache->layout;
+  st.partitions = cache->partitions.size();
+  st.max_pending = cache->opts.max_pending;
+  st.overflow = cache->opts.overflow;
+  st.block_timeout = cache->opts.block_timeout;
+  st.call_timeout = cache->opts.call_timeout;
+  st.buffers_running = true;
+  st.buffer_gate.open();
+  return caf::none;
+}
+
+caf::error stop_buffers(instance_state& st) {
+  if (!st.buffers_running)
+    return make_error(errc::not_started, "no buffers are running");
+  st.buffer_gate.close_and_wait();
+  // Every accepted record is now in a mailbox, ahead of the stop message.
+  caf::error result;
+  deadline dl{st.sys, st.call_timeout};
+  {
+    caf::scoped_actor self{st.sys};
+    size_t answers = 0;
+    size_t downs = 0;
+    for (size_t i = 0; i < st.num_buffers; ++i) {
+      self->monitor(st.buffers[i]);
+      self->send(st.buffers[i], stop_atom::value);
+    }
+    // Each buffer answers its stop, then terminates; a buffer that died
+    // before answering is down without an answer.
+    while (downs < st.num_buffers) {
+      auto got = receive_before(
+        self, dl, [&](caf::ok_atom) { ++answers; },
+        [&](caf::error& err) {
+          ++answers;
+          if (!result)
+            result = std::move(err);
+        },
+        [&](caf::down_msg&) { ++downs; });
+      if (!got) {
+        result = timed_out(std::to_string(st.num_buffers - downs)
+                             + " buffers draining into the cache",
+                           st.call_timeout);
+        break;
+      }
+    }
+  }
+  for (size_t i = 0; i < st.num_buffers; ++i) {
+    st.sys.registry().erase(buffer::name(i + 1));
+    st.buffers[i] = nullptr;
+  }
+  st.num_buffers = 0;
+  st.buffers_running = false;
+  return result;
+}
+
+caf::error start_front(const std::shared_ptr<instance_state>& ptr) {
+  auto& st = *ptr;
+  std::weak_ptr<instance_state> weak = ptr;
+  front_hooks hooks;
+  hooks.partitions = [weak] {
+    auto p = weak.lock();
+    auto x = p ? p->load() : nullptr;
+    return x ? x->partitions : std::vector<caf::actor>{};
+  };
+  hooks.buffers = [weak] {
+    std::vector<caf::actor> result;
+    if (auto p = weak.lock()) {
+      gate::pass pass{p->buffer_gate};
+      if (pass.admitted())
+        result.assign(p->buffers.begin(),
+                      p->buffers.begin() + p->num_buffers);
+    }
+    return result;
+  };
+  auto opts = st.load()->opts;
+  hooks.settings = [opts] { return settings_of(opts); };
+  hooks.call_timeout = opts.call_timeout;
+  hooks.size = [weak]() -> caf::expected<size_t> {
+    auto p = weak.lock();
+    auto x = p ? p->load() : nullptr;
+    if (!x || x->remote)
+      return make_error(errc::not_started, "no local cache");
+    size_t n = 0;
+    for (auto& tbl : x->tables)
+      n += tbl->size();
+    return n;
+  };
+  hooks.stats = [weak]() -> caf::expected<record> {
+    auto p = weak.lock();
+    if (!p)
+      return make_error(errc::not_started);
+    return local_stats(*p);
+  };
+  st.front = st.sys.spawn(front_actor, std::move(hooks));
+  if (auto err = register_as(st.sys, instance::front_name(), st.front)) {
+    deadline dl{st.sys, st.call_timeout};
+    terminate(st.sys, {st.front}, dl, "front");
+    st.front = nullptr;
+    return err;
+  }
+  return caf::none;
+}
+
+} // namespace detail
+
+using namespace detail;
+
+// -- constructors ----------------------------------------------------------------
+
+instance::instance(caf::actor_system& sys)
+  : state_(std::make_shared<instance_state>(sys)) {
+  // nop
+}
+
+instance::~instance() {
+  if (running())
+    static_cast<void>(stop());
+}
+
+// -- properties ------------------------------------------------------------------
+
+caf::actor_system& instance::system() const noexcept {
+  return state_->sys;
+}
+
+bool instance::running() const noexcept {
+  return state_->load() != nullptr;
+}
+
+caf::expected<options> instance::running_options() const {
+  if (auto cache = state_->load())
+    return cache->opts;
+  return make_error(errc::not_started, "supercache is not running");
+}
+
+caf::expected<size_t> instance::last_stop_size() const {
+  auto n = state_->stopped_size.load();
+  if (n < 0)
+    return make_error(errc::not_started, "supercache was never stopped");
+  return static_cast<size_t>(n);
+}
+
+caf::atom_value instance::front_name() noexcept {
+  return caf::atom("supercache");
+}
+
+// -- lifecycle -------------------------------------------------------------------
+
+caf::error instance::start() {
+  auto opts = options::from(system().config());
+  if (!opts)
+    return std::move(opts.error());
+  return start(*opts);
+}
+
+caf::error instance::start(const options& opts) {
+  auto& st = *state_;
+  if (auto err = refuse_on_worker(st, "start"))
+    return err;
+  std::lock_guard<std::mutex> guard{st.lifecycle};
+  if (st.load() != nullptr)
+    return make_error(errc::already_started, "supercache is running");
+  if (auto err = opts.validate())
+    return err;
+  auto& sys = st.sys;
+  auto view = std::make_shared<cache_view>();
+  view->opts = opts;
+  auto workers = std::max<size_t>(sys.scheduler().num_workers(), 1);
+  if (view->opts.buffers == 0)
+    view->opts.buffers = std::min(workers, max_registered_id);
+  if (view->opts.partitions == 0)
+    view->opts.partitions = std::min(workers, max_registered_id);
+  view->layout = opts.layout();
+  st.call_timeout = opts.call_timeout;
+  auto undo = [&](caf::error err) {
+    deadline dl{sys, opts.call_timeout};
+    if (st.supervisor)
+      terminate(sys, {st.supervisor}, dl, "supervisor");
+    st.supervisor = nullptr;
+    terminate(sys, view->partitions, dl, "cache partitions");
+    for (size_t i = 1; i <= view->partitions.size(); ++i)
+      sys.registry().erase(cache_name(i));
+    st.store(nullptr);
+    return err;
+  };
+  for (size_t i = 1; i <= view->opts.partitions; ++i) {
+    auto tbl = std::make_shared<table>(opts.type, view->layout);
+    auto hdl = sys.spawn(cache_actor, tbl, st.counters);
+    if (auto err = register_as(sys, cache_name(i), hdl)) {
+      caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
+      return undo(std::move(err));
+    }
+    view->partitions.push_back(hdl);
+    view->tables.push_back(std::move(tbl));
+  }
+  st.store(view);
+  st.lost_stored = 0;
+  std::weak_ptr<instance_state> weak = state_;
+  st.supervisor = sys.spawn(
+    supervisor_actor,
+    [weak](uint32_t i) -> std::optional<partition_restart> {
+      if (auto p = weak.lock())
+        return restart_partition(*p, i);
+      return std::nullopt;
+    },
+    [weak](uint32_t i) -> std::optional<caf::actor> {
+      if (auto p = weak.lock())
+        return restart_buffer(*p, i);
+      return caf::actor{};
+    });
+  for (size_t i = 0; i < view->partitions.size(); ++i)
+    caf::anon_send(st.supervisor, watch_atom::value, true,
+                   static_cast<uint32_t>(i), view->partitions[i]);
+  if (auto err = start_buffers(state_, view->opts.buffers))
+    return undo(std::move(err));
+  if (auto err = start_front(state_)) {
+    stop_buffers(st);
+    return undo(std::move(err));
+  }
+  return caf::none;
+}
+
+caf::error instance::stop() {
+  auto& st = *state_;
+  if (auto err = refuse_on_worker(st, "stop"))
+    return err;
+  std::lock_guard<std::mutex> guard{st.lifecycle};
+  auto cache = st.load();
+  if (!cache)
+    return make_error(errc::not_started, "supercache is not running");
+  auto& sys = st.sys;
+  deadline dl{sys, st.call_timeout};
+  caf::error result;
+  if (st.front) {
+    if (st.published_port != 0 && sys.has_middleman())
+      sys.middleman().unpublish(st.front, st.published_port);
+    sys.registry().erase(front_name());
+    result = terminate(sys, {st.front}, dl, "front");
+    st.front = nullptr;
+    st.published_port = 0;
+  }
+  if (st.buffers_running)
+    if (auto err = stop_buffers(st); err && !result)
+      result = std::move(err);
+  if (cache->remote) {
+    // The partitions belong to the cache node: leave them running. Once it
+    // went away (the buffers said so), do not wait for it to answer.
+    if (!(result == errc::unreachable)) {
+      if (auto n = remote_size(st, *cache))
+        st.stopped_size.store(static_cast<int64_t>(*n));
+      else if (!result)
+        result = std::move(n.error());
+    }
+    st.store(nullptr);
+    st.peer.clear();
+    return result;
+  }
+  // The supervisor goes first, so the partitions' exits are not restarts;
+  // until then it may have replaced partitions: reload the snapshot.
+  if (auto err = terminate(sys, {st.supervisor}, dl, "supervisor");
+      err && !result)
+    result = std::move(err);
+  st.supervisor = nullptr;
+  cache = st.load();
+  st.store(nullptr);
+  if (auto err = terminate(sys, cache->partitions, dl, "cache partitions");
+      err && !result)
+    result = std::move(err);
+  for (size_t i = 1; i <= cache->partitions.size(); ++i)
+    sys.registry().erase(cache_name(i));
+  int64_t stored = 0;
+  for (auto& tbl : cache->tables)
+    stored += static_cast<int64_t>(tbl->size());
+  st.stopped_size.store(stored);
+  return result;
+}
+
+} // namespace supercache

@@ -1,0 +1,205 @@
+// The instance across nodes: publishing a cache, connecting to one.
+
+#include <supercache/instance.hpp>
+
+#include <optional>
+
+#include <caf/deep_to_string.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/sec.hpp>
+
+#include <supercache/supercache.hpp>
+
+#include "actors/messages.hpp"
+#include "instance/waiting.hpp"
+
+namespace supercache {
+
+namespace detail {
+
+caf::error remote_error(const cache_view& cache, const caf::error& err) {
+  if (err.category() == error_category)
+    return err;
+  if (err == caf::sec::request_timeout)
+    return make_error(errc::unreachable,
+                      "the cache node at " + cache.peer
+                        + " did not answer within "
+                        + caf::deep_to_string(cache.opts.connect_timeout));
+  return make_error(errc::unreachable, "the cache node at " + cache.peer
+                                         + " failed: " + render(err));
+}
+
+caf::expected<size_t> remote_size(instance_state& st,
+                                  const cache_view& cache) {
+  caf::scoped_actor self{st.sys};
+  caf::expected<size_t> result{size_t{0}};
+  self->request(cache.remote, cache.opts.connect_timeout, size_atom::value)
+    .receive([&](uint64_t n) { result = static_cast<size_t>(n); },
+             [&](caf::error& err) { result = remote_error(cache, err); });
+  return result;
+}
+
+/// Returns the layout settings a front reports to producers.
+record settings_of(const options& opts) {
+  return {{"key-pos", opts.key_pos},
+          {"partition-pos", opts.partition_pos},
+          {"table-type", to_string(opts.type)}};
+}
+
+namespace {
+
+caf::error need_middleman(caf::actor_system& sys, const char* what) {
+  if (sys.has_middleman())
+    return caf::none;
+  return make_error(errc::invalid_option,
+                    std::string{what}
+                      + " needs CAF's network layer: call "
+                        "cfg.load<caf::io::middleman>() before constructing "
+                        "the actor system");
+}
+
+/// Checks the partitions and settings a cache node sent against `opts`.
+caf::error check_peer(const options& opts, const std::string& peer,
+                      const std::vector<caf::actor>& parts,
+                      const record& settings) {
+  auto bad = [&](std::string what) {
+    return make_error(errc::unreachable,
+                      "the cache node at " + peer + " " + what);
+  };
+  if (parts.empty() || parts.size() > max_registered_id)
+    return bad("reported " + std::to_string(parts.size()) + " partitions");
+  for (auto& hdl : parts)
+    if (!hdl)
+      return bad("reported a partition that is not running");
+  auto pos = [&](const char* key) -> std::optional<size_t> {
+    auto i = settings.find(key);
+    if (i == settings.end() || !i->is_number_unsigned())
+      return std::nullopt;
+    return i->get<size_t>();
+  };
+  auto key_pos = pos("key-pos");
+  auto partition_pos = pos("partition-pos");
+  if (!key_pos || !partition_pos)
+    return bad("sent settings without key-pos or partition-pos: "
+               + settings.dump());
+  if (*key_pos != opts.key_pos || *partition_pos != opts.partition_pos)
+    return make_error(errc::invalid_option,
+                      "the cache node at " + peer + " has key-pos = "
+                        + std::to_string(*key_pos) + ", partition-pos = "
+                        + std::to_string(*partition_pos)
+                        + "; this node has key-pos = "
+                        + std::to_string(opts.key_pos) + ", partition-pos = "
+                        + std::to_string(opts.partition_pos)
+                        + ": set the same values on both");
+  return caf::none;
+}
+
+} // namespace
+
+} // namespace detail
+
+using namespace detail;
+
+caf::expected<uint16_t> instance::publish(uint16_t port,
+                                          const std::string& host) {
+  auto& st = *state_;
+  if (auto err = refuse_on_worker(st, "publish"))
+    return err;
+  std::lock_guard<std::mutex> guard{st.lifecycle};
+  auto cache = st.load();
+  if (!cache)
+    return make_error(errc::not_started,
+                      "publish needs a running cache (start)");
+  if (cache->remote)
+    return make_error(errc::invalid_option,
+                      "publish: this instance streams to the cache node at "
+                        + cache->peer + "; publish that one");
+  if (auto err = need_middleman(st.sys, "publish"))
+    return err;
+  if (st.published_port != 0)
+    return make_error(errc::already_started,
+                      "the cache is already published on port "
+                        + std::to_string(st.published_port));
+  auto res = st.sys.middleman().publish(st.front, port,
+                                        host.empty() ? nullptr : host.c_str());
+  if (!res)
+    return make_error(errc::invalid_option,
+                      "cannot listen on " + host + ":" + std::to_string(port)
+                        + ": " + render(res.error()));
+  st.published_port = *res;
+  return *res;
+}
+
+caf::error instance::connect() {
+  auto opts = options::from(system().config());
+  if (!opts)
+    return std::move(opts.error());
+  return connect(*opts);
+}
+
+caf::error instance::connect(const options& opts) {
+  auto& st = *state_;
+  if (auto err = refuse_on_worker(st, "connect"))
+    return err;
+  std::lock_guard<std::mutex> guard{st.lifecycle};
+  auto& sys = st.sys;
+  if (st.load() != nullptr)
+    return make_error(errc::already_started, "supercache is running");
+  if (auto err = opts.validate())
+    return err;
+  if (opts.remote.empty())
+    return make_error(errc::invalid_option,
+                      "connect needs supercache.remote = \"HOST:PORT\"");
+  auto ep = parse_endpoint(opts.remote);
+  if (!ep)
+    return std::move(ep.error());
+  if (auto err = need_middleman(sys, "connect"))
+    return err;
+  auto view = std::make_shared<cache_view>();
+  view->opts = opts;
+  view->peer = opts.remote;
+  auto front = sys.middleman().remote_actor(ep->host, ep->port);
+  if (!front)
+    return make_error(errc::unreachable,
+                      "cannot connect to the cache node at " + view->peer
+                        + ": " + render(front.error()));
+  view->remote = *front;
+  record settings;
+  caf::error err;
+  {
+    caf::scoped_actor self{sys};
+    self->request(view->remote, opts.connect_timeout, caf::get_atom::value)
+      .receive(
+        [&](std::vector<caf::actor>& parts, record& xs) {
+          view->partitions = std::move(parts);
+          settings = std::move(xs);
+        },
+        [&](caf::error& x) { err = remote_error(*view, x); });
+  }
+  if (!err)
+    err = check_peer(opts, view->peer, view->partitions, settings);
+  if (err)
+    return err;
+  auto workers = std::max<size_t>(sys.scheduler().num_workers(), 1);
+  if (view->opts.buffers == 0)
+    view->opts.buffers = std::min(workers, max_registered_id);
+  view->opts.partitions = view->partitions.size();
+  if (settings.value("table-type", "set") == "bag")
+    view->opts.type = table_type::bag;
+  else
+    view->opts.type = table_type::set;
+  view->layout = view->opts.layout();
+  st.call_timeout = opts.call_timeout;
+  st.store(view);
+  st.lost_stored = 0;
+  st.peer = view->peer;
+  if (auto err2 = start_buffers(state_, view->opts.buffers)) {
+    st.store(nullptr);
+    st.peer.clear();
+    return err2;
+  }
+  return caf::none;
+}
+
+} // namespace supercache

@@ -1,0 +1,162 @@
+#pragma once
+
+/// The state of one `supercache::instance`: what its calls, its supervisor
+/// and its front share. Internal; not installed.
+///
+/// Two parts. The cache (`cache_view`) is an immutable snapshot swapped as
+/// a whole (a partition restart publishes a new one), read lock-free with
+/// `std::atomic_load`. The buffers are read by `lazy_put` on the hot path
+/// behind `buffer_gate`: their fields are written only while the gate is
+/// closed and drained.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/timespan.hpp>
+
+#include <supercache/options.hpp>
+#include <supercache/record.hpp>
+
+#include "core/buffer_counters.hpp"
+#include "core/gate.hpp"
+#include "core/names.hpp"
+#include "core/table.hpp"
+
+namespace supercache::detail {
+
+/// An immutable snapshot of a running cache, shared with readers.
+struct cache_view {
+  options opts;
+  record_layout layout;
+  std::vector<caf::actor> partitions;
+  /// Empty when the partitions are remote.
+  std::vector<std::shared_ptr<table>> tables;
+  /// The front of the cache node this instance connected to, or invalid.
+  caf::actor remote;
+  /// `HOST:PORT` of that node, for error messages.
+  std::string peer;
+};
+
+using cache_ptr = std::shared_ptr<const cache_view>;
+
+/// Everything one instance owns.
+struct instance_state {
+  explicit instance_state(caf::actor_system& x);
+
+  // -- the system -------------------------------------------------------------
+
+  caf::actor_system& sys;
+
+  /// Worker threads of `sys`, by worker id (empty unless its scheduler is
+  /// CAF's work-stealing coordinator); fixed at construction.
+  std::vector<std::thread::id> workers;
+
+  /// A process-unique id, so that per-thread caches never mistake one
+  /// instance for another that reuses its address.
+  uint64_t id;
+
+  /// Returns whether the calling thread is a scheduler worker of `sys`.
+  bool on_own_worker() const noexcept;
+
+  /// Returns whether the calling thread belongs to another actor system (a
+  /// worker or a detached actor of it).
+  bool on_foreign_system() const noexcept;
+
+  /// Returns the lane of the calling thread: its worker id if it is a
+  /// worker of `sys`, else its process-wide thread index.
+  size_t lane() const noexcept;
+
+  // -- the cache --------------------------------------------------------------
+
+  /// Serializes start, connect, publish and stop.
+  std::mutex lifecycle;
+
+  /// The running cache, or null; read with `load()`.
+  cache_ptr cache;
+
+  cache_ptr load() const {
+    return std::atomic_load(&cache);
+  }
+
+  void store(cache_ptr x) {
+    std::atomic_store(&cache, std::move(x));
+  }
+
+  /// Records stored in partitions that died (gone with them).
+  std::atomic<uint64_t> lost_stored{0};
+
+  /// Records in the cache when the last `stop` ended it; -1 before.
+  std::atomic<int64_t> stopped_size{-1};
+
+  /// The supervisor, and the front (registered as `instance::front_name()`,
+  /// published by `publish`), or invalid.
+  caf::actor supervisor;
+  caf::actor front;
+  uint16_t published_port = 0;
+
+  // -- the buffers (behind the gate) ------------------------------------------
+
+  /// Admits `lazy_put`, `flush` and `stats` while the buffers run.
+  gate buffer_gate;
+
+  /// Counters by buffer index, shared with the buffers and the partitions
+  /// (which count the records they processed into them).
+  std::shared_ptr<counter_board> counters;
+
+  std::array<caf::actor, max_registered_id> buffers;
+  size_t num_buffers = 0;
+  bool buffers_running = false;
+
+  // Copies of the options for the hot path.
+  record_layout layout;
+  size_t partitions = 1;
+  size_t max_pending = 1;
+  overflow_policy overflow = overflow_policy::block;
+  caf::timespan block_timeout{0};
+  caf::timespan call_timeout{0};
+
+  /// `HOST:PORT` of the cache node the buffers stream to; empty if local.
+  std::string peer;
+};
+
+} // namespace supercache::detail
+
+namespace supercache::detail {
+
+// -- shared by the instance's files (lifecycle.cpp, remote.cpp, ...) ----------
+
+/// Registers `hdl` as `name`; `already_started` if the name is taken.
+caf::error register_as(caf::actor_system& sys, caf::atom_value name,
+                       const caf::actor& hdl);
+
+/// Starts `n` buffers on the running cache. Callers hold `st.lifecycle`.
+caf::error start_buffers(const std::shared_ptr<instance_state>& st, size_t n);
+
+/// Drains and stops the buffers. Callers hold `st.lifecycle`.
+caf::error stop_buffers(instance_state& st);
+
+/// Spawns the instance's front and registers it. Callers hold the lock.
+caf::error start_front(const std::shared_ptr<instance_state>& st);
+
+/// Turns the failure of a request to the cache node of `cache` into
+/// `errc::unreachable` naming the node.
+caf::error remote_error(const cache_view& cache, const caf::error& err);
+
+/// Asks the cache node of `cache` for its number of records.
+caf::expected<size_t> remote_size(instance_state& st, const cache_view& cache);
+
+/// Returns the metrics of a local cache (see `instance::stats`).
+caf::expected<record> local_stats(instance_state& st);
+
+/// Returns the layout settings a front reports to producers.
+record settings_of(const options& opts);
+
+} // namespace supercache::detail

@@ -1,0 +1,113 @@
+// The instance's metrics.
+
+#include <supercache/instance.hpp>
+
+#include <caf/scoped_actor.hpp>
+
+#include "actors/buffer.hpp"
+#include "actors/messages.hpp"
+#include "instance/waiting.hpp"
+
+namespace supercache {
+
+namespace detail {
+
+namespace {
+
+/// Returns the buffers' counters, one object each, and adds them to
+/// `total`.
+nlohmann::json buffer_stats(instance_state& st, buffer_counters& total) {
+  auto bufs = nlohmann::json::array();
+  gate::pass pass{st.buffer_gate};
+  if (pass.admitted())
+    for (size_t i = 0; i < st.num_buffers; ++i) {
+      auto& c = *st.counters->slots[i];
+      bufs.push_back(to_json(c));
+      total.enqueued += c.enqueued.load();
+      total.written += c.written.load();
+      total.rejected += c.rejected.load();
+      total.dropped += c.dropped.load();
+      total.lost += c.lost.load();
+      total.lost_held += c.lost_held.load();
+      total.processed += c.processed.load();
+      total.batches += c.batches.load();
+      total.end_to_end = c.end_to_end;
+    }
+  return bufs;
+}
+
+} // namespace
+
+caf::expected<record> local_stats(instance_state& st) {
+  auto cache = st.load();
+  if (!cache || cache->remote)
+    return make_error(errc::not_started);
+  auto parts = nlohmann::json::array();
+  size_t records = 0;
+  size_t batches = 0;
+  size_t batched = 0;
+  latency_histogram latency;
+  for (auto& tbl : cache->tables) {
+    latency.merge(tbl->latency());
+    parts.push_back(to_json(*tbl));
+    records += tbl->size();
+    batches += tbl->batches();
+    batched += tbl->batched_records();
+  }
+  double avg = batches > 0 ? static_cast<double>(batched) / batches : 0.0;
+  buffer_counters total;
+  auto bufs = buffer_stats(st, total);
+  auto totals = to_json(total);
+  auto us = [&](double q) { return latency.percentile(q) / 1e3; };
+  return nlohmann::json{{"records", records},
+                        {"enqueued", totals["enqueued"]},
+                        {"written", totals["written"]},
+                        {"rejected", totals["rejected"]},
+                        {"dropped", totals["dropped"]},
+                        {"lost", totals["lost"]},
+                        {"lost_stored", st.lost_stored.load()},
+                        {"pending", totals["pending"]},
+                        {"batches", batches},
+                        {"avg_batch", avg},
+                        {"latency_us",
+                         {{"samples", latency.count()},
+                          {"p50", us(0.5)},
+                          {"p99", us(0.99)},
+                          {"p999", us(0.999)},
+                          {"max", latency.max() / 1e3}}},
+                        {"buffers", std::move(bufs)},
+                        {"partitions", std::move(parts)}};
+}
+
+} // namespace detail
+
+using namespace detail;
+
+caf::expected<nlohmann::json> instance::stats() {
+  auto& st = *state_;
+  auto cache = st.load();
+  if (!cache)
+    return make_error(errc::not_started);
+  if (!cache->remote)
+    return local_stats(st);
+  // The partitions, their records and latencies are the cache node's.
+  if (auto err = refuse_on_worker(st, "stats of a remote cache"))
+    return err;
+  buffer_counters total;
+  auto bufs = buffer_stats(st, total);
+  caf::scoped_actor self{st.sys};
+  caf::expected<record> node{record{}};
+  self->request(cache->remote, cache->opts.connect_timeout, stats_atom::value)
+    .receive([&](record& x) { node = std::move(x); },
+             [&](caf::error& err) { node = remote_error(*cache, err); });
+  if (!node)
+    return std::move(node.error());
+  auto result = to_json(total);
+  result["records"] = (*node)["records"];
+  result["lost_stored"] = (*node)["lost_stored"];
+  result["buffers"] = std::move(bufs);
+  result["cache_node"] = std::move(*node);
+  return result;
+}
+
+} // namespace supercache
