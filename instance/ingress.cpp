@@ -148,14 +148,23 @@ caf::error instance::flush() {
   auto& st = *state_;
   if (auto err = refuse_on_worker(st, "flush"))
     return err;
-  size_t n = 0;
-  {
-    gate::pass pass{st.buffer_gate};
-    if (!pass.admitted())
-      return make_error(errc::not_started);
-    n = st.num_buffers;
-  }
   deadline dl{st.sys, st.call_timeout};
+  size_t n = 0;
+  for (size_t attempt = 0;; ++attempt) {
+    {
+      gate::pass pass{st.buffer_gate};
+      if (pass.admitted()) {
+        n = st.num_buffers;
+        break;
+      }
+    }
+    // Closed: the buffers stopped, or one is being replaced.
+    if (!st.buffers_running)
+      return make_error(errc::not_started);
+    if (dl.expired())
+      return timed_out("the buffers (being replaced)", st.call_timeout);
+    dl.back_off(attempt);
+  }
   caf::scoped_actor self{st.sys};
   for (size_t i = 0; i < n; ++i) {
     // A buffer that dies before it answers is replaced under the same

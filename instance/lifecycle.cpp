@@ -180,31 +180,43 @@ caf::error stop_buffers(instance_state& st) {
   // Every accepted record is now in a mailbox, ahead of the stop message.
   caf::error result;
   deadline dl{st.sys, st.call_timeout};
+  std::vector<caf::actor> hdls{st.buffers.begin(),
+                               st.buffers.begin() + st.num_buffers};
   {
     caf::scoped_actor self{st.sys};
-    size_t answers = 0;
     size_t downs = 0;
-    for (size_t i = 0; i < st.num_buffers; ++i) {
-      self->monitor(st.buffers[i]);
-      self->send(st.buffers[i], stop_atom::value);
+    for (auto& hdl : hdls) {
+      self->monitor(hdl);
+      self->send(hdl, stop_atom::value);
     }
     // Each buffer answers its stop, then terminates; a buffer that died
     // before answering is down without an answer.
-    while (downs < st.num_buffers) {
+    while (downs < hdls.size()) {
       auto got = receive_before(
-        self, dl, [&](caf::ok_atom) { ++answers; },
+        self, dl, [](caf::ok_atom) {},
         [&](caf::error& err) {
-          ++answers;
           if (!result)
             result = std::move(err);
         },
         [&](caf::down_msg&) { ++downs; });
       if (!got) {
-        result = timed_out(std::to_string(st.num_buffers - downs)
+        result = timed_out(std::to_string(hdls.size() - downs)
                              + " buffers draining into the cache",
                            st.call_timeout);
         break;
       }
+    }
+  }
+  st.buffers_running = false; // the supervisor replaces none from here on
+  if (result == errc::timeout) {
+    // Kill what did not drain: what those buffers held counts as lost.
+    deadline grace{st.sys, kill_grace};
+    terminate_now(st.sys, hdls, grace);
+    for (size_t i = 0; i < hdls.size(); ++i) {
+      auto& ctr = *st.counters->slots[i];
+      auto held = ctr.unshipped();
+      ctr.lost += held;
+      ctr.lost_held += held;
     }
   }
   for (size_t i = 0; i < st.num_buffers; ++i) {
@@ -212,7 +224,6 @@ caf::error stop_buffers(instance_state& st) {
     st.buffers[i] = nullptr;
   }
   st.num_buffers = 0;
-  st.buffers_running = false;
   return result;
 }
 

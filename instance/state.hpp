@@ -113,7 +113,10 @@ struct instance_state {
 
   std::array<caf::actor, max_registered_id> buffers;
   size_t num_buffers = 0;
-  bool buffers_running = false;
+
+  /// Whether buffers run (between `start_buffers` and `stop_buffers`, also
+  /// while the gate is closed for a replacement); written under `lifecycle`.
+  std::atomic<bool> buffers_running{false};
 
   // Copies of the options for the hot path.
   record_layout layout;

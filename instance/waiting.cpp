@@ -1,5 +1,6 @@
 #include "instance/waiting.hpp"
 
+#include <algorithm>
 #include <thread>
 
 #include <caf/deep_to_string.hpp>
@@ -83,23 +84,58 @@ caf::error timed_out(const std::string& what, caf::timespan timeout) {
                                      + " (call-timeout)");
 }
 
-caf::error terminate(caf::actor_system& sys,
-                     const std::vector<caf::actor>& hdls, deadline& dl,
-                     const char* what) {
+namespace {
+
+/// Sends `reason` to `hdls` and waits before `dl` until they are down;
+/// returns the addresses of those still alive.
+std::vector<caf::actor_addr> exit_and_wait(caf::actor_system& sys,
+                                           const std::vector<caf::actor>& hdls,
+                                           caf::exit_reason reason,
+                                           deadline& dl) {
   caf::scoped_actor self{sys};
-  size_t alive = 0;
+  std::vector<caf::actor_addr> alive;
   for (auto& hdl : hdls)
     if (hdl) {
       self->monitor(hdl);
-      self->send_exit(hdl, caf::exit_reason::user_shutdown);
-      ++alive;
+      self->send_exit(hdl, reason);
+      alive.push_back(hdl.address());
     }
-  for (; alive > 0; --alive)
-    if (!receive_before(self, dl, [](caf::down_msg&) {}))
-      return timed_out(std::to_string(alive) + " of the " + what
-                         + " (stopping)",
-                       dl.timeout());
-  return caf::none;
+  while (!alive.empty()) {
+    auto got = receive_before(self, dl, [&](caf::down_msg& down) {
+      alive.erase(std::remove(alive.begin(), alive.end(), down.source),
+                  alive.end());
+    });
+    if (!got)
+      break;
+  }
+  return alive;
+}
+
+} // namespace
+
+void terminate_now(caf::actor_system& sys, const std::vector<caf::actor>& hdls,
+                   deadline& dl) {
+  exit_and_wait(sys, hdls, caf::exit_reason::kill, dl);
+}
+
+caf::error terminate(caf::actor_system& sys,
+                     const std::vector<caf::actor>& hdls, deadline& dl,
+                     const char* what) {
+  auto alive = exit_and_wait(sys, hdls, caf::exit_reason::user_shutdown, dl);
+  if (alive.empty())
+    return caf::none;
+  // Past the deadline: kill what is left, so that nothing outlives the
+  // instance and `~actor_system` never waits for it.
+  std::vector<caf::actor> rest;
+  for (auto& hdl : hdls)
+    if (hdl && std::find(alive.begin(), alive.end(), hdl.address())
+                 != alive.end())
+      rest.push_back(hdl);
+  deadline grace{sys, kill_grace};
+  terminate_now(sys, rest, grace);
+  return timed_out(std::to_string(alive.size()) + " of the " + what
+                     + " (stopping)",
+                   dl.timeout());
 }
 
 } // namespace supercache::detail

@@ -74,9 +74,17 @@ bool receive_before(caf::scoped_actor& self, deadline& dl, Fs... fs) {
 /// Returns `errc::timeout` for `what` after `timeout`.
 caf::error timed_out(const std::string& what, caf::timespan timeout);
 
+/// How long `terminate` waits for actors it killed after the deadline.
+constexpr caf::timespan kill_grace = std::chrono::seconds(5);
+
 /// Sends `hdls` an exit with `user_shutdown` and waits (before `dl`) until
-/// they are gone; erases `names` from the registry. Errors: `timeout`.
+/// they are gone; past `dl` it kills the rest, waits up to `kill_grace` for
+/// them and returns `timeout`.
 caf::error terminate(caf::actor_system& sys, const std::vector<caf::actor>& hdls,
                      deadline& dl, const char* what);
+
+/// Kills `hdls` and waits before `dl` until they are down.
+void terminate_now(caf::actor_system& sys, const std::vector<caf::actor>& hdls,
+                   deadline& dl);
 
 } // namespace supercache::detail

@@ -5,9 +5,17 @@
 /// and does not work with doctest). Copy it into your own tests.
 ///
 /// Nothing runs until the test says so: `run()` processes every pending
-/// message, `run_streams()` additionally fires the stream timers (batch
-/// timeouts, credit rounds) until all is quiet. Replies to `self` wait in its
-/// mailbox and are read with `receive_*`.
+/// message, `run_streams()` additionally advances simulated time (100 ms by
+/// default, in 1 ms steps) so that stream timers (batch timeouts, credit
+/// rounds) fire, and nothing else: a request with a 5 s timeout times out
+/// only once the test advanced 5 s. Replies to `self` wait in its mailbox
+/// and are read with `receive_*`.
+///
+/// `cache` is an instance of this system, not started: tests start it with
+/// options of their own. Declared after the system, it is destroyed first
+/// and stops itself, so a test that fails half-way (a failing `REQUIRE`)
+/// never leaves `~actor_system` waiting for its actors. Its blocking calls
+/// (`flush`, `stop`, ...) run the test coordinator while they wait.
 
 #include <chrono>
 #include <functional>
@@ -67,14 +75,14 @@ public:
     return sched.run();
   }
 
-  /// Runs messages and fires due stream timers, advancing simulated time, until
-  /// neither produces any work (or `max_rounds` rounds passed).
-  void run_streams(size_t max_rounds = 1000) {
-    for (size_t i = 0; i < max_rounds; ++i) {
-      auto ran = sched.run();
-      auto fired = sched.clock().trigger_timeouts();
-      if (ran == 0 && fired == 0)
-        return;
+  /// Runs messages while advancing simulated time by `span` in 1 ms steps,
+  /// firing only the timers that fall due within it.
+  void run_streams(caf::timespan span = std::chrono::milliseconds(100)) {
+    using std::chrono::milliseconds;
+    sched.run();
+    for (auto t = caf::timespan{0}; t < span; t += milliseconds(1)) {
+      sched.clock().advance_time(milliseconds(1));
+      sched.run();
     }
   }
 
@@ -101,6 +109,7 @@ public:
   caf::actor_system sys;
   caf::scheduler::test_coordinator& sched;
   caf::scoped_actor self;
+  supercache::instance cache{sys};
 };
 
 } // namespace supercache::testing
