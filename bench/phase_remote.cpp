@@ -1,0 +1,84 @@
+// `--mode=remote`: phase 3 into a local cache and into a cache node that this
+// program starts on a free loopback port.
+
+#include "bench/phases.hpp"
+
+#include <cstdint>
+#include <cstdio>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace supercache::bench {
+
+namespace {
+
+/// A cache node started by `--mode=remote`: killed with SIGTERM when done.
+struct cache_node {
+  pid_t pid = 0;
+  uint16_t port = 0;
+  std::string error;
+
+  /// Starts `SUPERCACHE_NODE_PATH --supercache.role="cache"` with the
+  /// flags in `extra_args` and reads its port from the `listening` event.
+  explicit cache_node(const std::vector<std::string>& extra_args) {
+    std::vector<std::string> args{SUPERCACHE_NODE_PATH,
+                                  "--supercache.role=\"cache\"",
+                                  "--supercache.port=0"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    auto fd = spawn_piped(SUPERCACHE_NODE_PATH, std::move(args), pid, error);
+    if (fd < 0)
+      return;
+    std::string line;
+    char c = 0;
+    while (read(fd, &c, 1) == 1 && c != '\n')
+      line += c;
+    close(fd);
+    auto event = json::parse(line, nullptr, false);
+    if (!event.is_object() || event.value("event", "") != "listening")
+      error = "the cache node printed no listening event: " + line;
+    else
+      port = event["port"].get<uint16_t>();
+  }
+
+  ~cache_node() {
+    if (pid > 0) {
+      kill(pid, SIGTERM);
+      int status = 0;
+      waitpid(pid, &status, 0);
+    }
+  }
+};
+
+} // namespace
+
+void run_remote_mode(caf::actor_system& sys, const workload& w, int argc,
+                     char** argv, report& r) {
+  auto& out = r.out;
+  lazy_params lp{w.records, w.producers, w.opts.buffers, w.opts.partitions,
+                 false};
+  out["lazy_put"] = run_lazy(sys, w, lp, r);
+  std::vector<std::string> node_args;
+  for (int i = 1; i < argc; ++i)
+    for (auto prefix : {"--scheduler.", "--stream.", "--middleman."})
+      if (std::string{argv[i]}.rfind(prefix, 0) == 0)
+        node_args.emplace_back(argv[i]);
+  cache_node node{node_args};
+  r.check(node.error.empty(), node.error);
+  if (!node.error.empty())
+    return;
+  lp.remote = "127.0.0.1:" + std::to_string(node.port);
+  out["remote"] = run_lazy(sys, w, lp, r);
+  if (!out["lazy_put"].is_object() || !out["remote"].is_object())
+    return;
+  auto local = out["lazy_put"]["end_to_end_rate"].get<double>();
+  auto remote = out["remote"]["end_to_end_rate"].get<double>();
+  out["remote_ratio"] = ratio(remote, local);
+  std::printf("lazy_put end to end, local cache:      %12.0f records/s\n"
+              "lazy_put end to end, cache node (TCP): %12.0f records/s\n"
+              "remote / local:                        %12.2f\n\n",
+              local, remote, remote / local);
+}
+
+} // namespace supercache::bench

@@ -1,0 +1,123 @@
+#pragma once
+
+/// The phases of the benchmark, one file each (phase_*.cpp), and
+/// `--mode=remote`: what main.cpp runs. Each phase records every count that
+/// was not exact in the `report`.
+
+#include <atomic>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+#include <caf/actor_system.hpp>
+
+#include "bench/workload.hpp"
+
+namespace supercache::bench {
+
+// -- 1. CAF limit (phase_caf_limit.cpp) ---------------------------------------
+
+/// Phase 1: one `anon_send` per record to one counting actor per producer.
+json run_caf_limit(caf::actor_system& sys, const workload& w, report& r);
+
+// -- 2. store limit (phase_store_limit.cpp) -----------------------------------
+
+/// Phase 2: the producers insert straight into the partitions' tables.
+json run_store_limit(const workload& w, report& r);
+
+// -- 3. lazy_put and 7. scaling (phase_lazy_put.cpp) --------------------------
+
+/// Parameters of one lazy_put measurement.
+struct lazy_params {
+  size_t records;
+  size_t producers;
+  size_t buffers;
+  size_t partitions;
+  /// Whether to take the memory figures (RSS before, at the producers' end,
+  /// after flush).
+  bool memory;
+  /// `HOST:PORT` of a cache node to `connect` to instead of starting a
+  /// local cache; empty for local.
+  std::string remote = {};
+};
+
+/// Phase 3 on a fresh cache: producers call `lazy_put`, then `flush`. With
+/// `lp.memory`, a sampler thread watches RSS and progress meanwhile.
+json run_lazy(caf::actor_system& sys, const workload& w, const lazy_params& lp,
+              report& r);
+
+/// Producer counts and buffer (= partition) counts of the scaling table.
+inline constexpr size_t scale_steps[] = {1, 2, 4};
+
+/// Phase 7: end-to-end lazy_put rate for every producers x buffers cell.
+json run_scaling(caf::actor_system& sys, const workload& w, report& r);
+
+// -- 4. put (phase_put.cpp) ---------------------------------------------------
+
+/// Phase 4 on a fresh cache: producers call the synchronous `put`.
+json run_put(caf::actor_system& sys, const workload& w, report& r);
+
+// -- 5. latency (phase_latency.cpp) -------------------------------------------
+
+/// Phase 5 at one load: a producer paces `lazy_put`s at `target` records/s;
+/// the cache partitions time 1 in 16 records from `lazy_put` until visible to
+/// `get` (the `latency_us` histogram of `supercache::stats()`), so no
+/// observer thread competes for the cores.
+json run_latency(caf::actor_system& sys, const workload& w, double load,
+                 double target, report& r);
+
+// -- 6. memory (phase_memory.cpp) ---------------------------------------------
+
+/// Returns the resident set size of this process in kB (/proc/self/statm).
+size_t current_rss_kb();
+
+/// Returns the peak resident set size of this process in kB.
+size_t peak_rss_kb();
+
+/// Returns freed heap memory to the system (glibc keeps it otherwise), so
+/// that the RSS shows live data.
+void release_free_memory();
+
+/// One reading of memory and progress while producers run.
+struct memory_sample {
+  size_t rss_kb = 0;
+  size_t enqueued = 0;
+  size_t stored = 0;
+
+  /// Returns the records accepted but not yet stored.
+  size_t pending() const noexcept {
+    return enqueued > stored ? enqueued - stored : 0;
+  }
+};
+
+/// Reads RSS, records enqueued (`progress`) and stored every 5 ms until
+/// `stop` is set; returns the reading with the most records pending.
+memory_sample sample_memory(const std::vector<std::atomic<size_t>>& progress,
+                            const std::atomic<bool>& stop);
+
+/// Returns the memory figures of a lazy_put phase: RSS `before_kb` the cache
+/// started, `done_kb` when the producers returned (with `stored_at_done`
+/// records stored) and `after_kb` after flush, plus `most`, the reading with
+/// the most records pending.
+json memory_figures(size_t records, size_t before_kb, size_t done_kb,
+                    size_t after_kb, size_t stored_at_done,
+                    const memory_sample& most);
+
+/// Starts `path` with `args` (`args[0]` included) and its stdout on a pipe;
+/// returns the pipe's read end, or -1 with a reason in `error`.
+int spawn_piped(const char* path, std::vector<std::string> args, pid_t& pid,
+                std::string& error);
+
+/// Runs this program again with `--mode=lazy` and the other flags of `argv`;
+/// returns its JSON line, or a string describing what went wrong.
+json run_child(int argc, char** argv);
+
+// -- --mode=remote (phase_remote.cpp) -----------------------------------------
+
+/// `--mode=remote`: phase 3 into a local cache, then into a cache node.
+void run_remote_mode(caf::actor_system& sys, const workload& w, int argc,
+                     char** argv, report& r);
+
+} // namespace supercache::bench
