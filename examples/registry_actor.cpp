@@ -5,7 +5,7 @@
 ///
 /// Actors use messages instead of `supercache::put`/`flush`, which block the
 /// calling thread and must not run inside a message handler. The vocabulary
-/// is in actors/messages.hpp.
+/// is in <supercache/messages.hpp>.
 ///
 /// Run it from the repository root so that `caf-application.conf` is found:
 ///
