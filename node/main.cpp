@@ -10,10 +10,12 @@
 ///                     record), print stats.
 ///
 /// Configured by caf-application.conf (or --config-file=...), every key
-/// overridable on the command line (--supercache.role="cache"); see
-/// --long-help and --dump-config. Events are JSON lines on stdout; errors
-/// are one line on stderr and a non-zero exit status (2: bad configuration,
-/// 1: anything else).
+/// overridable on the command line (--supercache.role="cache"): the
+/// library's options (`supercache::configure`) plus the node's own `role`,
+/// `host`, `port` and `input` (config/node_options.hpp); see --long-help and
+/// --dump-config. Events are JSON lines on stdout; errors are one line on
+/// stderr and a non-zero exit status (2: bad configuration, 1: anything
+/// else).
 
 #include <csignal>
 #include <cstdlib>
@@ -28,6 +30,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
 
+#include "config/node_options.hpp"
 #include "node/ingest.hpp"
 #include <supercache/supercache.hpp>
 
@@ -38,6 +41,7 @@
 namespace {
 
 using supercache::render;
+using supercache::node::node_role;
 using clock_type = std::chrono::steady_clock;
 
 /// Prints `error: what: err` on stderr; returns `status`.
@@ -58,12 +62,18 @@ double seconds_since(clock_type::time_point start) {
   return std::chrono::duration<double>(clock_type::now() - start).count();
 }
 
+/// The library's options and the node's own.
+struct node_config {
+  supercache::options lib;
+  supercache::node::options node;
+};
+
 /// Ingests the configured input with `lazy_put`, flushes and prints the
 /// `done` event. Used by the standalone and producer roles.
-int ingest_and_report(const supercache::options& opts, const char* role) {
+int ingest_and_report(const node_config& opts, const char* role) {
   auto start = clock_type::now();
-  auto path = opts.input.empty() ? std::string{SUPERCACHE_SAMPLE_INPUT}
-                                 : opts.input;
+  auto& input = opts.node.input;
+  auto path = input.empty() ? std::string{SUPERCACHE_SAMPLE_INPUT} : input;
   std::ifstream file;
   if (path != "-") {
     file.open(path);
@@ -106,8 +116,8 @@ int ingest_and_report(const supercache::options& opts, const char* role) {
 
 /// Ingests with the cache that `started` (the result of `start` or
 /// `connect`) brought up, then stops it.
-int ingest_with(caf::error started, const char* what,
-                const supercache::options& opts, const char* role) {
+int ingest_with(caf::error started, const char* what, const node_config& opts,
+                const char* role) {
   if (started)
     return fail(what, started);
   auto status = ingest_and_report(opts, role);
@@ -116,30 +126,31 @@ int ingest_with(caf::error started, const char* what,
   return status;
 }
 
-int run_standalone(caf::actor_system& sys, const supercache::options& opts) {
-  return ingest_with(supercache::start(sys, opts), "start", opts,
+int run_standalone(caf::actor_system& sys, const node_config& opts) {
+  return ingest_with(supercache::start(sys, opts.lib), "start", opts,
                      "standalone");
 }
 
-int run_producer(caf::actor_system& sys, const supercache::options& opts) {
-  if (opts.remote.empty())
+int run_producer(caf::actor_system& sys, const node_config& opts) {
+  if (opts.lib.remote.empty())
     return fail("role \"producer\" needs supercache.remote = \"HOST:PORT\"",
                 caf::none, 2);
-  return ingest_with(supercache::connect(sys, opts), "connect", opts,
+  return ingest_with(supercache::connect(sys, opts.lib), "connect", opts,
                      "producer");
 }
 
-int run_cache(caf::actor_system& sys, const supercache::options& opts,
+int run_cache(caf::actor_system& sys, const node_config& opts,
               const sigset_t& signals) {
-  if (auto err = supercache::start(sys, opts))
+  if (auto err = supercache::start(sys, opts.lib))
     return fail("start", err);
-  auto port = supercache::publish(sys, static_cast<uint16_t>(opts.port),
-                                  opts.host);
+  auto& host = opts.node.host;
+  auto port = supercache::publish(sys, static_cast<uint16_t>(opts.node.port),
+                                  host);
   if (!port) {
     supercache::stop();
     return fail("publish", port.error());
   }
-  emit({{"event", "listening"}, {"host", opts.host}, {"port", *port}});
+  emit({{"event", "listening"}, {"host", host}, {"port", *port}});
   int sig = 0;
   sigwait(&signals, &sig);
   auto stats = supercache::stats();
@@ -167,32 +178,37 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   caf::actor_system_config cfg;
   supercache::configure(cfg);
+  supercache::node::declare_options(cfg);
   if (auto err = cfg.parse(argc, argv, "caf-application.conf"))
     return fail("configuration", err, 2);
   if (cfg.cli_helptext_printed)
     return 0;
-  auto opts = supercache::options::from(cfg);
-  if (!opts)
-    return fail("configuration", opts.error(), 2);
-  auto role = opts->role;
-  if (role != supercache::node_role::standalone)
+  auto lib_opts = supercache::options::from(cfg);
+  if (!lib_opts)
+    return fail("configuration", lib_opts.error(), 2);
+  auto node_opts = supercache::node::options::from(cfg);
+  if (!node_opts)
+    return fail("configuration", node_opts.error(), 2);
+  node_config opts{std::move(*lib_opts), std::move(*node_opts)};
+  auto role = opts.node.role;
+  if (role != node_role::standalone)
     cfg.load<caf::io::middleman>();
-  if (role == supercache::node_role::cache)
+  if (role == node_role::cache)
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   caf::actor_system sys{cfg};
   int status = 1;
   switch (role) {
-    case supercache::node_role::standalone:
-      status = run_standalone(sys, *opts);
+    case node_role::standalone:
+      status = run_standalone(sys, opts);
       break;
-    case supercache::node_role::cache:
-      status = run_cache(sys, *opts, signals);
+    case node_role::cache:
+      status = run_cache(sys, opts, signals);
       break;
-    case supercache::node_role::producer:
-      status = run_producer(sys, *opts);
+    case node_role::producer:
+      status = run_producer(sys, opts);
       break;
   }
-  if (status != 0 && role == supercache::node_role::producer) {
+  if (status != 0 && role == node_role::producer) {
     // Everything is reported. CAF 0.17's middleman joins its network thread
     // in ~actor_system, which waits forever for a write to a frozen peer
     // to drain: leave without it.

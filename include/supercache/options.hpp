@@ -41,19 +41,6 @@ const char* to_string(overflow_policy x);
 /// Parses the names of `to_string(overflow_policy)`.
 std::optional<overflow_policy> overflow_policy_from(const std::string& x);
 
-/// What `supercache-node` runs.
-enum class node_role : uint8_t {
-  /// Cache and buffers in one process; ingest, flush, print stats.
-  standalone,
-  /// Cache partitions published on `host`/`port` until SIGINT or SIGTERM.
-  cache,
-  /// Buffers streaming to the cache node at `remote`; ingest, flush, stats.
-  producer,
-};
-
-/// Returns `"standalone"`, `"cache"` or `"producer"`.
-const char* to_string(node_role x);
-
 /// A `HOST:PORT` address of a cache node.
 struct endpoint {
   std::string host;
@@ -64,8 +51,10 @@ struct endpoint {
 /// otherwise.
 caf::expected<endpoint> parse_endpoint(const std::string& x);
 
-/// Every option of the `[supercache]` configuration section, with its default.
-/// Declared once in `config/options.cpp`; see README "Configuration".
+/// Every option of the `[supercache]` configuration section that the library
+/// reads, with its default. Declared once in `config/options.cpp`; the
+/// options of `supercache-node` only (`role`, `host`, `port`, `input`) are
+/// declared by the node itself. See README "Configuration".
 struct options {
   /// Number of buffer actors (`buffer_1` ... `buffer_N`), 1..999;
   /// 0 means one per scheduler worker, resolved by `start`.
@@ -95,21 +84,8 @@ struct options {
   /// How long a blocked `lazy_put` waits for room.
   caf::timespan block_timeout = std::chrono::seconds(1);
 
-  /// What `supercache-node` runs (ignored by the library).
-  node_role role = node_role::standalone;
-
-  /// Interface a cache node publishes its partitions on.
-  std::string host = "127.0.0.1";
-
-  /// Port a cache node listens on, 0..65535; 0 lets the OS pick one.
-  size_t port = 0;
-
-  /// The cache node a producer connects to, as `HOST:PORT`.
+  /// The cache node that `connect` streams to, as `HOST:PORT`.
   std::string remote;
-
-  /// NDJSON records for the node to ingest: a path, `-` for stdin, or empty
-  /// for the sample shipped in `examples/data/`.
-  std::string input;
 
   /// How long `connect` waits for the cache node to answer.
   caf::timespan connect_timeout = std::chrono::seconds(5);
@@ -119,8 +95,11 @@ struct options {
   caf::timespan call_timeout = std::chrono::seconds(30);
 
   /// Reads and validates the `[supercache]` options of `cfg`, including the
-  /// config file `cfg` was parsed from: an unknown key, a value of the wrong
-  /// type or out of range gives `errc::invalid_option` naming key and value.
+  /// config file `cfg` was parsed from: a key that is not declared on `cfg`
+  /// (e.g. `role` in a program other than `supercache-node`), a value of the
+  /// wrong type or out of range gives `errc::invalid_option` naming key and
+  /// value. Keys of options declared by another table (the node's) are left
+  /// to that table.
   static caf::expected<options> from(const caf::actor_system_config& cfg);
 
   /// Returns where records keep their key and partition element.
@@ -133,8 +112,9 @@ struct options {
   caf::error validate() const;
 };
 
-/// Declares the `[supercache]` options (with descriptions for `--long-help`)
-/// on `cfg`. Called by `supercache::configure`.
+/// Declares the library's `[supercache]` options (with descriptions for
+/// `--long-help`) on `cfg`; declaring twice is harmless. Called by
+/// `supercache::configure`.
 void declare_options(caf::actor_system_config& cfg);
 
 } // namespace supercache

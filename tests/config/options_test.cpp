@@ -1,138 +1,24 @@
-// Tests for config/options: reading, declaring and validating the
+// Tests for config/options: reading, declaring and validating the library's
 // `[supercache]` options of a CAF 0.17 config (INI file plus command line).
+// The node's own options are in node_options_test.cpp, config file handling
+// in config_file_test.cpp.
 
 #include <supercache/options.hpp>
 
-#include <atomic>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <initializer_list>
-#include <iostream>
-#include <random>
-#include <sstream>
 #include <string>
-#include <vector>
 
 #include <caf/actor_system_config.hpp>
-#include <caf/config_option_set.hpp>
 #include <caf/settings.hpp>
-#include <caf/timestamp.hpp>
 
 #include <doctest/doctest.h>
 
 #include <supercache/errc.hpp>
+#include <supercache/supercache.hpp>
 
-namespace {
+#include "tests/config/config_fixture.hpp"
 
-namespace fs = std::filesystem;
-
-using string_list = std::vector<std::string>;
-
-/// A config that exposes its declared options to the tests.
-struct test_config : caf::actor_system_config {
-  test_config() {
-    supercache::declare_options(*this);
-  }
-
-  const caf::config_option_set& declared() const {
-    return custom_options_;
-  }
-};
-
-/// A fresh directory for config files, removed at the end of the test.
-struct temp_dir {
-  temp_dir() {
-    static std::atomic<int> counter{0};
-    auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path = fs::temp_directory_path()
-           / ("supercache_options_test_" + std::to_string(stamp) + "_"
-              + std::to_string(std::random_device{}()) + "_"
-              + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-
-  /// Writes `text` to the file `name` in this directory; returns its path.
-  std::string write(const std::string& name, const std::string& text) const {
-    auto file = (path / name).string();
-    std::ofstream out{file};
-    out << text;
-    return file;
-  }
-
-  fs::path path;
-};
-
-/// Redirects `std::cout` into a string while alive.
-struct capture_cout {
-  capture_cout() : old(std::cout.rdbuf(buf.rdbuf())) {
-    // nop
-  }
-
-  ~capture_cout() {
-    std::cout.rdbuf(old);
-  }
-
-  std::ostringstream buf;
-  std::streambuf* old;
-};
-
-/// Writes `text` as config file, parses it with `args` and reads the options.
-/// Fails the test if CAF's own parse fails.
-caf::expected<supercache::options> load(const std::string& text,
-                                        string_list args = {}) {
-  temp_dir dir;
-  auto file = dir.write("test.conf", text);
-  test_config cfg;
-  auto err = cfg.parse(std::move(args), file.c_str());
-  REQUIRE_MESSAGE(!err, caf::actor_system_config::render(err));
-  return supercache::options::from(cfg);
-}
-
-/// Returns the rendered error of `x`, or "ok" if `x` holds a value.
-std::string rendered(const caf::expected<supercache::options>& x) {
-  return x ? std::string{"ok"} : supercache::render(x.error());
-}
-
-/// Checks that `x` is `invalid_option` and its text contains all `parts`.
-void check_invalid(const caf::expected<supercache::options>& x,
-                   const string_list& parts) {
-  REQUIRE_MESSAGE(!x, "expected an error");
-  CHECK(x.error() == supercache::errc::invalid_option);
-  auto text = rendered(x);
-  for (auto& part : parts)
-    CHECK_MESSAGE(text.find(part) != std::string::npos,
-                  "'" << part << "' not in: " << text);
-}
-
-/// A config line that must be rejected, with the key and value the error
-/// must name.
-struct bad_case {
-  const char* line;
-  const char* key;
-  const char* value;
-};
-
-/// Loads each line of `cases` alone in `[supercache]` and checks that it is
-/// `invalid_option` naming its key and value.
-void check_bad_lines(std::initializer_list<bad_case> cases) {
-  for (auto& c : cases) {
-    CAPTURE(c.line);
-    auto res = load(std::string{"[supercache]\n"} + c.line + "\n");
-    REQUIRE_FALSE(res);
-    CHECK_EQ(res.error(), supercache::errc::invalid_option);
-    auto text = rendered(res);
-    CHECK_MESSAGE(text.find(c.key) != std::string::npos, text);
-    CHECK_MESSAGE(text.find(c.value) != std::string::npos, text);
-  }
-}
-
-} // namespace
+using namespace supercache::testing;
 
 // -- defaults and valid values ------------------------------------------------
 
@@ -189,18 +75,6 @@ TEST_CASE("a command-line value overrides the config file") {
   CHECK_EQ(res->type, supercache::table_type::set);
 }
 
-TEST_CASE("a missing default config file means all defaults") {
-  // CAF's default name, as in `cfg.parse(argc, argv)`; the tests do not run
-  // in a directory that holds such a file.
-  REQUIRE_FALSE(fs::exists("caf-application.ini"));
-  test_config cfg;
-  REQUIRE(!cfg.parse(string_list{}));
-  CHECK_EQ(cfg.config_file_path, "caf-application.ini");
-  auto res = supercache::options::from(cfg);
-  REQUIRE_MESSAGE(res, rendered(res));
-  CHECK_EQ(res->buffers, 0u);
-}
-
 // -- unknown keys -------------------------------------------------------------
 
 TEST_CASE("an unknown key in [supercache] is invalid_option naming the key") {
@@ -210,7 +84,7 @@ TEST_CASE("an unknown key in [supercache] is invalid_option naming the key") {
 }
 
 TEST_CASE("an unknown supercache key in the parsed content is invalid_option") {
-  test_config cfg;
+  options_config cfg;
   REQUIRE(!cfg.parse(string_list{}));
   caf::put(cfg.content, "supercache.bufers", 4);
   check_invalid(supercache::options::from(cfg),
@@ -220,8 +94,29 @@ TEST_CASE("an unknown supercache key in the parsed content is invalid_option") {
 TEST_CASE("an unknown supercache option on the command line fails parse") {
   temp_dir dir;
   auto file = dir.write("test.conf", "");
-  test_config cfg;
+  options_config cfg;
   auto err = cfg.parse(string_list{"--supercache.bufers=4"}, file.c_str());
+  CHECK(err == caf::pec::not_an_option);
+}
+
+TEST_CASE("a node option in a library program's config file is invalid_option "
+          "saying it belongs to supercache-node") {
+  for (auto line : {"role=\"cache\"", "host=\"0.0.0.0\"", "port=4000",
+                    "input=\"-\""}) {
+    CAPTURE(line);
+    auto key = std::string{line}.substr(0, std::string{line}.find('='));
+    check_invalid(load(std::string{"[supercache]\n"} + line + "\n"),
+                  {"unknown key 'supercache." + key + "'", "test.conf",
+                   "an option of supercache-node"});
+  }
+}
+
+TEST_CASE("a node option on a library program's command line fails parse") {
+  temp_dir dir;
+  auto file = dir.write("test.conf", "");
+  options_config cfg;
+  auto err = cfg.parse(string_list{"--supercache.role=\"cache\""},
+                       file.c_str());
   CHECK(err == caf::pec::not_an_option);
 }
 
@@ -262,13 +157,13 @@ TEST_CASE("a wrong type on the command line fails parse") {
   temp_dir dir;
   auto file = dir.write("test.conf", "");
   SUBCASE("a word for buffers") {
-    test_config cfg;
+    options_config cfg;
     auto err = cfg.parse(string_list{"--supercache.buffers=four"},
                          file.c_str());
     CHECK(err == caf::pec::unexpected_character);
   }
   SUBCASE("a negative number for partition-pos") {
-    test_config cfg;
+    options_config cfg;
     auto err = cfg.parse(string_list{"--supercache.partition-pos=-1"},
                          file.c_str());
     CHECK(err == caf::pec::unexpected_character);
@@ -327,78 +222,16 @@ TEST_CASE("large positions are valid") {
   CHECK_EQ(res->partition_pos, 4096u);
 }
 
-// -- config files -------------------------------------------------------------
-
-TEST_CASE("a missing config file named in parse is invalid_option") {
-  // CAF 0.17 ignores it silently: parse succeeds with an empty content.
-  temp_dir dir;
-  auto file = (dir.path / "missing.conf").string();
-  test_config cfg;
-  REQUIRE(!cfg.parse(string_list{}, file.c_str()));
-  CHECK_EQ(cfg.config_file_path, file);
-  check_invalid(supercache::options::from(cfg),
-                {"config file '" + file + "' not found"});
-}
-
-TEST_CASE("a missing config file named with --config-file fails parse") {
-  temp_dir dir;
-  auto file = (dir.path / "missing.conf").string();
-  test_config cfg;
-  auto err = cfg.parse(string_list{"--config-file=" + file});
-  CHECK(err == caf::sec::cannot_open_file);
-  CHECK_EQ(cfg.config_file_path, file);
-  check_invalid(supercache::options::from(cfg),
-                {"config file '" + file + "' not found"});
-}
-
-TEST_CASE("--config-file names the file that is checked") {
-  temp_dir dir;
-  auto file = dir.write("other.conf", "[supercache]\nbufers=2\n");
-  test_config cfg;
-  REQUIRE(!cfg.parse(string_list{"--config-file=" + file}));
-  CHECK_EQ(cfg.config_file_path, file);
-  check_invalid(supercache::options::from(cfg),
-                {"unknown key 'supercache.bufers'", "other.conf"});
-}
-
-TEST_CASE("an INI syntax error fails parse and from names file and line") {
-  temp_dir dir;
-  SUBCASE("an unclosed section header") {
-    auto file = dir.write("broken.conf", "[supercache\nbuffers=2\n");
-    test_config cfg;
-    CHECK(cfg.parse(string_list{}, file.c_str())
-          == caf::pec::unexpected_newline);
-    check_invalid(supercache::options::from(cfg),
-                  {"config file '" + file + "' is not valid INI",
-                   "line 2, column 1"});
-  }
-  SUBCASE("an unquoted string") {
-    auto file = dir.write("broken.conf", "[supercache]\ntable-type=bag\n");
-    test_config cfg;
-    CHECK(cfg.parse(string_list{}, file.c_str())
-          == caf::pec::unexpected_character);
-    check_invalid(supercache::options::from(cfg),
-                  {"is not valid INI", "line 2, column 13"});
-  }
-}
-
 // -- declaration and help -----------------------------------------------------
 
-TEST_CASE("--long-help lists every supercache option with its description") {
-  test_config cfg;
-  std::string help;
-  {
-    capture_cout capture;
-    REQUIRE(!cfg.parse(string_list{"--long-help"}));
-    help = capture.buf.str();
-  }
-  CHECK(cfg.cli_helptext_printed);
-  string_list names;
+TEST_CASE("--long-help lists every library option with its description") {
+  options_config cfg;
+  auto help = help_text(cfg);
   for (auto& opt : cfg.declared()) {
     if (opt.category() != "supercache")
       continue;
-    names.emplace_back(opt.long_name().begin(), opt.long_name().end());
-    auto flag = "--supercache." + names.back() + "=";
+    std::string name{opt.long_name().begin(), opt.long_name().end()};
+    auto flag = "--supercache." + name + "=";
     std::string description{opt.description().begin(),
                             opt.description().end()};
     CHECK_FALSE(description.empty());
@@ -407,21 +240,25 @@ TEST_CASE("--long-help lists every supercache option with its description") {
     auto line = help.substr(pos, help.find('\n', pos) - pos);
     CHECK_MESSAGE(line.find(description) != std::string::npos, line);
   }
-  CHECK_EQ(names, string_list{"buffers", "partitions", "key-pos",
-                              "partition-pos", "table-type", "max-pending",
-                              "overflow", "block-timeout", "role", "host",
-                              "port", "remote", "input",
-                              "connect-timeout", "call-timeout"});
+  CHECK_EQ(cfg.supercache_names(), library_option_names);
+}
+
+TEST_CASE("a program that calls only supercache::configure lists no role, "
+          "host, port or input in its --long-help") {
+  caf::actor_system_config cfg;
+  supercache::configure(cfg);
+  auto help = help_text(cfg);
+  CHECK_NE(help.find("--supercache.remote="), std::string::npos);
+  CHECK_NE(help.find("--supercache.call-timeout="), std::string::npos);
+  for (auto& name : node_option_names)
+    CHECK_MESSAGE(help.find("--supercache." + name + "=") == std::string::npos,
+                  name << " is in the help of a library program");
 }
 
 TEST_CASE("declaring the options twice declares each option once") {
-  test_config cfg;
+  options_config cfg;
   supercache::declare_options(cfg);
-  size_t count = 0;
-  for (auto& opt : cfg.declared())
-    if (opt.category() == "supercache")
-      ++count;
-  CHECK_EQ(count, 15u);
+  CHECK_EQ(cfg.supercache_names(), library_option_names);
 }
 
 // -- validate and to_string ---------------------------------------------------
@@ -449,68 +286,37 @@ TEST_CASE("to_string names both table types") {
   CHECK_EQ(std::string{to_string(supercache::table_type::bag)}, "bag");
 }
 
-// -- the shipped config file --------------------------------------------------
+// -- remote and timeouts ------------------------------------------------------
 
-TEST_CASE("the repository's caf-application.conf is valid and low-latency") {
-  test_config cfg;
-  auto file = SUPERCACHE_SOURCE_DIR "/caf-application.conf";
-  REQUIRE(!cfg.parse(string_list{}, file));
-  auto res = supercache::options::from(cfg);
-  REQUIRE_MESSAGE(res, rendered(res));
-  CHECK_EQ(res->buffers, 0u);
-  CHECK_EQ(res->partitions, 0u);
-  CHECK_EQ(res->key_pos, 0u);
-  CHECK_EQ(res->partition_pos, 0u);
-  CHECK_EQ(res->type, supercache::table_type::set);
-  using std::chrono::milliseconds;
-  CHECK(caf::get_or(cfg, "stream.max-batch-delay", caf::timespan{})
-        == milliseconds(1));
-  CHECK(caf::get_or(cfg, "stream.credit-round-interval", caf::timespan{})
-        == milliseconds(2));
-  CHECK(cfg.stream_max_batch_delay == milliseconds(1));
-  CHECK(cfg.stream_credit_round_interval == milliseconds(2));
-}
-
-// -- node options ---------------------------------------------------------------
-
-TEST_CASE("the node options default to a standalone role on 127.0.0.1 with "
-          "a free port") {
+TEST_CASE("remote is empty and the timeouts are 5s and 30s by default") {
   auto res = load("");
   REQUIRE_MESSAGE(res, rendered(res));
-  CHECK_EQ(res->role, supercache::node_role::standalone);
-  CHECK_EQ(res->host, "127.0.0.1");
-  CHECK_EQ(res->port, 0u);
   CHECK_EQ(res->remote, "");
-  CHECK_EQ(res->input, "");
   CHECK_EQ(res->connect_timeout, std::chrono::seconds(5));
+  CHECK_EQ(res->call_timeout, std::chrono::seconds(30));
 }
 
-TEST_CASE("the node options are read from the file and the command line") {
-  auto res = load("[supercache]\nrole=\"cache\"\nhost=\"0.0.0.0\"\n"
-                  "port=4242\ninput=\"-\"\nconnect-timeout=2s\n",
-                  {"--supercache.role=\"producer\"",
-                   "--supercache.remote=\"cache.example.org:4242\""});
+TEST_CASE("remote and the timeouts are read from the file and the command "
+          "line") {
+  auto res = load("[supercache]\nconnect-timeout=2s\ncall-timeout=10s\n",
+                  {"--supercache.remote=\"cache.example.org:4242\""});
   REQUIRE_MESSAGE(res, rendered(res));
-  CHECK_EQ(res->role, supercache::node_role::producer);
-  CHECK_EQ(res->host, "0.0.0.0");
-  CHECK_EQ(res->port, 4242u);
   CHECK_EQ(res->remote, "cache.example.org:4242");
-  CHECK_EQ(res->input, "-");
   CHECK_EQ(res->connect_timeout, std::chrono::seconds(2));
+  CHECK_EQ(res->call_timeout, std::chrono::seconds(10));
 }
 
-TEST_CASE("a bad role, port, remote or connect-timeout is invalid_option "
+TEST_CASE("a bad remote, connect-timeout or call-timeout is invalid_option "
           "naming key and value") {
-  check_bad_lines({bad_case{"role=\"master\"", "supercache.role", "master"},
-        bad_case{"role=1", "supercache.role", "1"},
-        bad_case{"port=65536", "supercache.port", "65536"},
-        bad_case{"port=-1", "supercache.port", "-1"},
-        bad_case{"remote=\"cachehost\"", "supercache.remote", "cachehost"},
-        bad_case{"remote=\"cachehost:0\"", "supercache.remote", "cachehost:0"},
-        bad_case{"remote=\":4000\"", "supercache.remote", ":4000"},
-        bad_case{"remote=\"h:99999\"", "supercache.remote", "h:99999"},
-        bad_case{"host=5", "supercache.host", "5"},
-        bad_case{"connect-timeout=0s", "supercache.connect-timeout", "0"}});
+  check_bad_lines({
+    bad_case{"remote=\"cachehost\"", "supercache.remote", "cachehost"},
+    bad_case{"remote=\"cachehost:0\"", "supercache.remote", "cachehost:0"},
+    bad_case{"remote=\":4000\"", "supercache.remote", ":4000"},
+    bad_case{"remote=\"h:99999\"", "supercache.remote", "h:99999"},
+    bad_case{"remote=4000", "supercache.remote", "4000"},
+    bad_case{"connect-timeout=0s", "supercache.connect-timeout", "0"},
+    bad_case{"call-timeout=0s", "supercache.call-timeout", "0"},
+  });
 }
 
 TEST_CASE("parse_endpoint splits HOST:PORT and accepts a bracketed IPv6 "

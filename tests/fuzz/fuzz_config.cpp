@@ -3,11 +3,14 @@
 //
 // The input is written to a config file (on tmpfs when /dev/shm is
 // writable; one path per process, rewritten for each input), then parsed the
-// way a program does: a fresh `caf::actor_system_config`,
-// `supercache::declare_options`, `cfg.parse(argc, argv, path)` with a fixed
-// argv, then `supercache::options::from(cfg)` (also after a parse error:
-// `from` re-reads the file itself). Nothing may crash or hang, and options
-// that `from` accepts must pass `validate()`. No actor system is created.
+// way a program does, twice: as a program that calls `supercache::configure`
+// (a fresh `caf::actor_system_config`, `supercache::declare_options`,
+// `cfg.parse(argc, argv, path)` with a fixed argv, then
+// `supercache::options::from(cfg)`), and as `supercache-node` (the same with
+// `node::declare_options` too, then both `options::from` and
+// `node::options::from`). `from` runs also after a parse error: it re-reads
+// the file itself. Nothing may crash or hang, and options that a `from`
+// accepts must pass `validate()`. No actor system is created.
 //
 // A property that does not hold aborts (also in builds with NDEBUG), which
 // libFuzzer and the regression driver report as a crash.
@@ -27,8 +30,9 @@
 #include <supercache/errc.hpp>
 #include <supercache/options.hpp>
 
-namespace {
+#include "config/node_options.hpp"
 
+namespace {
 
 /// Removes the config file when the process exits normally.
 struct config_file {
@@ -62,25 +66,45 @@ const config_file& file() {
   return instance;
 }
 
-} // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto& conf = file();
-  conf.write(data, size);
-  caf::actor_system_config cfg;
-  supercache::declare_options(cfg);
+/// Parses the config file with `cfg`; a parse error is fine: `from` must
+/// then report the file itself.
+void parse(caf::actor_system_config& cfg) {
   char arg0[] = "fuzz_config";
   char* argv[] = {arg0, nullptr};
-  // A parse error is fine: `from` must then report the file itself.
-  static_cast<void>(cfg.parse(1, argv, conf.path.c_str()));
-  auto opts = supercache::options::from(cfg);
+  static_cast<void>(cfg.parse(1, argv, file().path.c_str()));
+}
+
+/// Checks what a `from` returned: options that pass `validate()`, or an
+/// `invalid_option` naming what is wrong, never a crash or another error.
+template <class Options>
+void check(const caf::expected<Options>& opts) {
   if (opts) {
     FUZZ_CHECK(!opts->validate());
   } else {
-    // Every refusal is an invalid_option naming what is wrong, never a
-    // crash or another error.
     FUZZ_CHECK(opts.error() == supercache::errc::invalid_option);
     FUZZ_CHECK(!supercache::render(opts.error()).empty());
+  }
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  file().write(data, size);
+  {
+    // A program that calls `supercache::configure`: the library's options.
+    caf::actor_system_config cfg;
+    supercache::declare_options(cfg);
+    parse(cfg);
+    check(supercache::options::from(cfg));
+  }
+  {
+    // supercache-node: the library's options and the node's.
+    caf::actor_system_config cfg;
+    supercache::declare_options(cfg);
+    supercache::node::declare_options(cfg);
+    parse(cfg);
+    check(supercache::options::from(cfg));
+    check(supercache::node::options::from(cfg));
   }
   return 0;
 }
