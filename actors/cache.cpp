@@ -77,10 +77,10 @@ caf::behavior cache_actor(caf::stateful_actor<cache_state>* self,
       // A local buffer learns what this partition processed of its records
       // (its bound counts records until they are stored).
       std::shared_ptr<buffer_counters> counters;
-      auto& board = self->state.board;
-      if (board && upstream.node() == self->node()
-          && buffer_index < board->slots.size())
-        counters = board->slots[buffer_index];
+      auto& counter_slots = self->state.board;
+      if (counter_slots && upstream.node() == self->node()
+          && buffer_index < counter_slots->slots.size())
+        counters = counter_slots->slots[buffer_index];
       return caf::attach_stream_sink(
         self, in, [](caf::unit_t&) {},
         [=](caf::unit_t&, std::vector<entry>& batch) {

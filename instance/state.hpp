@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -142,6 +143,15 @@ caf::error register_as(caf::actor_system& sys, caf::atom_value name,
 
 /// Starts `n` buffers on the running cache. Callers hold `st.lifecycle`.
 caf::error start_buffers(const std::shared_ptr<instance_state>& st, size_t n);
+
+/// Replaces buffer `index` after it died (the supervisor's hook): the
+/// replacement, an invalid handle if there is nothing to replace, or
+/// `std::nullopt` while a start or stop holds `st.lifecycle`.
+std::optional<caf::actor> restart_buffer(instance_state& st, uint32_t index);
+
+/// Replaces `name` in the registry with `hdl`.
+void reregister(caf::actor_system& sys, caf::atom_value name,
+                const caf::actor& hdl);
 
 /// Drains and stops the buffers. Callers hold `st.lifecycle`.
 caf::error stop_buffers(instance_state& st);

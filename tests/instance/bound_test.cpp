@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -90,8 +92,12 @@ TEST_CASE("a flush racing a killed buffer returns, and every accepted "
   opts.buffers = 2;
   opts.partitions = 2;
   opts.call_timeout = std::chrono::seconds(20);
+  // Producers wait for room as long as it takes on a loaded machine.
+  opts.block_timeout = std::chrono::seconds(20);
   REQUIRE_EQ(inst.start(opts), caf::none);
   std::atomic<bool> producing{true};
+  std::mutex mtx;
+  std::string first_unexpected;
   std::atomic<int64_t> accepted{0};
   std::atomic<int64_t> unexpected{0};
   std::vector<std::thread> threads;
@@ -101,8 +107,12 @@ TEST_CASE("a flush racing a killed buffer returns, and every accepted "
         auto err = inst.lazy_put(make_record(t * 1'000'000'000 + i));
         if (!err)
           ++accepted;
-        else if (!(err == errc::not_started)) // while a buffer is replaced
-          ++unexpected;
+        else if (!(err == errc::not_started)) { // while a buffer is replaced
+          if (++unexpected == 1) {
+            std::lock_guard<std::mutex> guard{mtx};
+            first_unexpected = render(err);
+          }
+        }
       }
     });
   for (int round = 0; round < 20; ++round) {
@@ -124,7 +134,7 @@ TEST_CASE("a flush racing a killed buffer returns, and every accepted "
   for (auto& t : threads)
     t.join();
   REQUIRE_EQ(inst.flush(), caf::none);
-  CHECK_EQ(unexpected.load(), 0);
+  CHECK_MESSAGE(unexpected.load() == 0, first_unexpected);
   auto stored = static_cast<int64_t>(*inst.size());
   CHECK_EQ(counter(inst, "enqueued"), accepted.load());
   CHECK_EQ(stored + counter(inst, "lost") + counter(inst, "lost_stored")
