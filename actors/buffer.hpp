@@ -3,20 +3,21 @@
 /// A buffer: the actor whose mailbox queues records on their way to the cache.
 ///
 /// **Messages.**
-/// - `(entry)`, from `lazy_put`/`buffer::enqueue` (already validated, with
-///   its partition computed on the producer's thread): queued; no reply.
+/// - `(entry)`, from `instance::lazy_put` (already validated and admitted,
+///   with its partition computed on the producer's thread): queued; no
+///   reply. Local only.
 /// - `(put_atom, record)`, from any actor (by registry name `buffer_N`):
 ///   validated and queued; replies `ok_atom`, `errc::invalid_record`,
 ///   `errc::overloaded` (at `max-pending` under `block` or `reject`: an actor
 ///   is never blocked), or `errc::not_started` once the buffer is stopping.
 /// - `(flush_atom)`, from `flush` or any actor: replies `ok_atom` once every
 ///   record this buffer received before it is visible in the cache.
-/// - `(stop_atom)`, from `buffer::stop`: drains like a flush, replies
+/// - `(stop_atom)`, from the instance's stop: drains like a flush, replies
 ///   `ok_atom`, then terminates.
 /// - `(flushed_atom, id)`, from the cache partitions: barrier acknowledgments.
 /// - `(stats_atom)`, from any actor: replies its counters as JSON.
 /// - `(reopen_atom, uint32_t partition, actor, uint64_t processed)`, from the
-///   supervisor: partition `partition` was restarted as `actor`; the old one
+///   instance's supervisor: partition `partition` was restarted as `actor`; the old one
 ///   processed `processed` of this buffer's records.
 ///
 /// **Streaming.** A continuous stream stage with one outbound path per cache
@@ -34,27 +35,31 @@
 /// replacement and complete once it acknowledges.
 ///
 /// **Death.** A buffer that dies (an exception, a kill) is replaced by the
-/// supervisor under its name and index (`supercache.cpp`,
+/// supervisor under its name and index (`instance/buffers.cpp`,
 /// `restart_buffer`); producers see `not_started` meanwhile. The records it
 /// held (in its mailbox or stage, not shipped) are counted as `lost`; the
 /// batches it had shipped are stored: its streams end with the close CAF
 /// sends when it terminates, behind those batches (`partitioned_output::
 /// abort` sends none of its own), and a partition acknowledges barriers of
-/// the replacement only after that close (`cache.hpp`). Open gap: a flush
-/// the buffer had accepted before it died is never answered (CAF 0.17
-/// drops the promise silently), so that `flush()` call waits forever.
+/// the replacement only after that close (`cache.hpp`). A flush the buffer
+/// had accepted before it died is never answered by it (CAF 0.17 drops the
+/// promise silently): `instance::flush` watches the buffer and asks its
+/// replacement; an actor's request ends with its own timeout.
 ///
-/// **Capacity.** At most `max-pending` records (plus one per producer thread
-/// racing for the last slot) are accepted and not yet shipped: `lazy_put`
-/// checks the shared `buffer_counters` before it sends and applies the
-/// overflow policy (`block`, `reject`) on the producer's thread. Under
-/// `drop-oldest` every record is accepted; while more than `max-pending` are
-/// pending, the buffer drops the oldest queued records of the same partition
-/// (the excess and an eighth of that queue, in one pass), or the new record
-/// if none is queued; dropped records are counted and never reported as
-/// stored. `lazy_put` waits (without failing) while 2 * `max-pending` records
-/// are pending, so a buffer slower than its producers cannot grow its mailbox
-/// without bound.
+/// **Capacity.** At most `max-pending` records (plus one per producer
+/// thread racing for the last slot) are accepted and not yet stored: the
+/// partitions advance `counters->processed` as they apply this buffer's
+/// batches, and the one admission function (`core/admission.hpp`) checks
+/// `counters->pending()` before a record is taken, on the producer's thread
+/// for `lazy_put` and here for `put_atom`. At the bound, `reject` and
+/// `block` refuse with `overloaded` (`lazy_put` on an ordinary thread first
+/// waits up to `block-timeout` under `block`; on a scheduler worker and
+/// here nothing waits). Under `drop-oldest` every record is accepted; while
+/// more than `max-pending` are pending, the buffer drops the oldest queued
+/// records of the same partition (the excess and an eighth of that queue,
+/// in one pass), or the new record if none is queued; at twice the bound a
+/// producer thread waits and a worker (or this handler) drops the new
+/// record. Dropped records are counted and never reported as stored.
 ///
 /// **Remote cache.** With partitions on another node (`connect`), a
 /// partition that goes away (the node died, the connection broke) cannot be
@@ -67,8 +72,9 @@
 ///
 /// **Stopping.** On `(stop_atom)` the buffer answers further `put_atom`s with
 /// `not_started`, drains, replies and quits; the close CAF sends when it
-/// terminates ends its streams at the partitions. `buffer::stop` makes sure
-/// no `lazy_put` is still sending.
+/// terminates ends its streams at the partitions. The instance's stop makes
+/// sure no `lazy_put` is still sending, and kills a buffer that has not
+/// drained by `call-timeout` (what it held is counted as `lost`).
 
 #include <cstdint>
 #include <memory>

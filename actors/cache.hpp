@@ -11,7 +11,7 @@
 ///   buffer that opened the stream, after every record before it is stored
 ///   and once no older stream of the same buffer slot (node and index) is
 ///   open (see **Failure**).
-/// - `(put_atom, record)`, from `supercache::put` or any actor: stores the
+/// - `(put_atom, record)`, from `instance::put` or any actor: stores the
 ///   record synchronously; replies `ok_atom`, or `errc::invalid_record`.
 /// - `(get_atom, record pattern)`, from any actor: replies the records of this
 ///   partition whose key equals the pattern's key (`std::vector<record>`), or
@@ -21,7 +21,7 @@
 ///   batched_records as JSON.
 ///
 /// **Reads without messages.** The partition's `table` is shared with
-/// `supercache::get`/`size`, which read it under a shared lock from any thread.
+/// `instance::get`/`size`, which read it under a shared lock from any thread.
 ///
 /// **Order and loss.** Records of one stream are applied in the order the
 /// buffer sent them (CAF delivers a path's batches in order). A record that
@@ -45,7 +45,7 @@
 /// this partition has processed them (the partition advances the buffer's
 /// `processed` counter in the shared `counter_board` per batch).
 ///
-/// **Stopping.** `supercache::stop` sends an exit with `user_shutdown` after
+/// **Stopping.** `instance::stop` sends an exit with `user_shutdown` after
 /// the buffers are gone, so no stream is open any more; the partition then
 /// terminates at once.
 

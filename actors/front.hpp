@@ -21,9 +21,11 @@
 /// **Order and loss.** The front holds no records: producers stream straight
 /// to the partitions, and the cache's own guarantees apply.
 ///
-/// **Capacity.** None of its own; each request is answered at once.
+/// **Capacity.** None of its own; each request is answered at once, but a
+/// flush, which waits for the buffers' answers as messages (never blocking)
+/// for at most `call-timeout`.
 ///
-/// **Stopping.** `supercache::stop` terminates it (and so closes the port)
+/// **Stopping.** `instance::stop` terminates it (and so closes the port)
 /// before the partitions; producers then see their partitions go away.
 
 #include <cstdint>

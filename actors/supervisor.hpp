@@ -4,7 +4,7 @@
 ///
 /// **Messages.**
 /// - `(watch_atom, bool is_partition, uint32_t index, actor)`, from the
-///   running instance: monitors the actor as partition or buffer `index`.
+///   instance that spawned it: monitors the actor as partition or buffer `index`.
 /// - `down_msg` of a watched actor: an exit with `none` or `user_shutdown`
 ///   is a deliberate stop and is forgotten; any other reason (an exception,
 ///   `kill`, an error) makes the supervisor call the matching hook, which
@@ -18,7 +18,7 @@
 /// **Order and loss.** See `cache.hpp` and `buffer.hpp` for what survives a
 /// restart; the supervisor itself holds no records.
 ///
-/// **Stopping.** `supercache::stop` terminates it first, so the deliberate
+/// **Stopping.** `instance::stop` terminates it first, so the deliberate
 /// exits of the buffers and partitions that follow are never restarted.
 
 #include <cstdint>

@@ -25,8 +25,6 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include <caf/all.hpp>
-
 #include <supercache/messages.hpp>
 #include <supercache/supercache.hpp>
 
