@@ -41,9 +41,11 @@ struct default_slot {
   std::vector<std::unique_ptr<instance>> all;
 };
 
+/// Never destroyed: at exit a default instance left running belongs to a
+/// system that is gone, and must not try to stop.
 default_slot& slot() {
-  static default_slot x;
-  return x;
+  static auto* x = new default_slot;
+  return *x;
 }
 
 /// Returns the default instance for a call from this thread, or the error.

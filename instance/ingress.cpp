@@ -29,7 +29,7 @@ caf::error overloaded(const instance_state& st, size_t index) {
 
 caf::error instance::lazy_put(record x) {
   auto& st = *state_;
-  auto where = routing::place(st.id, st.workers, &st.sys.logger());
+  auto where = routing::place(st.id, st.workers, st.logger);
   // A worker (of any system) never waits: it would hold up the actors that
   // make room, perhaps the very buffer it waits for.
   auto may_wait = !where.own_worker && !where.foreign;
@@ -148,6 +148,10 @@ caf::error instance::flush() {
   auto& st = *state_;
   if (auto err = refuse_on_worker(st, "flush"))
     return err;
+  // Not running: answer without touching the system (a stopped instance
+  // may outlive it).
+  if (!st.buffers_running)
+    return make_error(errc::not_started);
   deadline dl{st.sys, st.call_timeout};
   size_t n = 0;
   for (size_t attempt = 0;; ++attempt) {

@@ -28,21 +28,22 @@ namespace detail {
 instance_state::instance_state(caf::actor_system& x)
   : sys(x),
     workers(routing::worker_threads(x)),
+    logger(&x.logger()),
     id(routing::next_owner_id()),
     counters(std::make_shared<counter_board>()) {
   // nop
 }
 
 bool instance_state::on_own_worker() const noexcept {
-  return routing::place(id, workers, &sys.logger()).own_worker;
+  return routing::place(id, workers, logger).own_worker;
 }
 
 bool instance_state::on_foreign_system() const noexcept {
-  return routing::place(id, workers, &sys.logger()).foreign;
+  return routing::place(id, workers, logger).foreign;
 }
 
 size_t instance_state::lane() const noexcept {
-  return routing::place(id, workers, &sys.logger()).lane;
+  return routing::place(id, workers, logger).lane;
 }
 
 caf::error register_as(caf::actor_system& sys, caf::atom_value name,

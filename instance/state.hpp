@@ -60,6 +60,10 @@ struct instance_state {
   /// CAF's work-stealing coordinator); fixed at construction.
   std::vector<std::thread::id> workers;
 
+  /// The logger of `sys`, to tell its threads from other systems'; only
+  /// compared, never dereferenced (a stopped instance may outlive `sys`).
+  const caf::logger* logger;
+
   /// A process-unique id, so that per-thread caches never mistake one
   /// instance for another that reuses its address.
   uint64_t id;

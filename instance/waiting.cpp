@@ -14,7 +14,7 @@
 namespace supercache::detail {
 
 caf::error refuse_on_worker(const instance_state& st, const char* call) {
-  auto where = routing::place(st.id, st.workers, &st.sys.logger());
+  auto where = routing::place(st.id, st.workers, st.logger);
   if (!where.own_worker && !where.foreign)
     return caf::none;
   return make_error(errc::would_deadlock,

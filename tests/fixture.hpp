@@ -38,6 +38,16 @@
 
 namespace supercache::testing {
 
+/// Returns the record `[key, "value-KEY"]`.
+inline record make_record(int64_t key) {
+  return record::array({key, "value-" + std::to_string(key)});
+}
+
+/// Returns the actor registered as `name` in `sys`, or an invalid handle.
+inline caf::actor registered(caf::actor_system& sys, caf::atom_value name) {
+  return caf::actor_cast<caf::actor>(sys.registry().get(name));
+}
+
 /// A config that selects the test coordinator.
 struct test_config : caf::actor_system_config {
   test_config() {

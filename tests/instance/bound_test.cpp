@@ -12,16 +12,10 @@
 #include "tests/fixture.hpp"
 
 using namespace supercache;
+using testing::make_record;
+using testing::registered;
 
 namespace {
-
-record make_record(int64_t key) {
-  return record::array({key, "value-" + std::to_string(key)});
-}
-
-caf::actor registered(caf::actor_system& sys, caf::atom_value name) {
-  return caf::actor_cast<caf::actor>(sys.registry().get(name));
-}
 
 int64_t counter(instance& inst, const char* name) {
   return (*inst.stats())[name].get<int64_t>();

@@ -9,12 +9,10 @@
 #include "tests/fixture.hpp"
 
 using namespace supercache;
+using testing::make_record;
+using testing::registered;
 
 namespace {
-
-record make_record(int64_t key) {
-  return record::array({key, "value-" + std::to_string(key)});
-}
 
 /// What a producer actor saw.
 struct tally {

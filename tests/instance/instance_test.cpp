@@ -13,12 +13,10 @@
 #include "tests/fixture.hpp"
 
 using namespace supercache;
+using testing::make_record;
+using testing::registered;
 
 namespace {
-
-record make_record(int64_t key) {
-  return record::array({key, "value-" + std::to_string(key)});
-}
 
 /// An actor that writes keys `first` .. `first + n - 1` through `inst` on
 /// `(put_atom, first, n)`, in its own handler, and replies the number of
