@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -87,8 +88,11 @@ int main(int argc, char** argv) {
   int64_t overloaded = 0;
   {
     caf::scoped_actor self{sys};
-    for (int64_t w = 0; w < writers; ++w)
-      self->send(sys.spawn(writer, &cache, w * per_writer), w * per_writer);
+    std::vector<caf::actor> spawned;
+    for (int64_t w = 0; w < writers; ++w) {
+      spawned.push_back(sys.spawn(writer, &cache, w * per_writer));
+      self->send(spawned.back(), w * per_writer);
+    }
     for (int64_t w = 0; w < writers; ++w)
       self->receive(
         [&](int64_t acc, int64_t over) {
@@ -101,6 +105,9 @@ int main(int argc, char** argv) {
         caf::after(std::chrono::seconds(60)) >> [] {
           std::cerr << "writers did not finish within 60 s\n";
         });
+    // Their answered requests' timeouts would keep them alive until due.
+    for (auto& hdl : spawned)
+      self->send_exit(hdl, caf::exit_reason::user_shutdown);
   }
   auto stats = *cache.stats();
   std::cout << "accepted " << accepted << ", overloaded " << overloaded
