@@ -39,17 +39,20 @@ void configure(caf::actor_system_config& cfg);
 /// `sys.config()` (which must have been passed to `configure`).
 caf::error start(caf::actor_system& sys);
 
-/// Starts the cache partitions (`cache_1` ... `cache_P`), then the buffers
-/// (`buffer_1` ... `buffer_N`). `lazy_put` works as soon as this returns.
-/// Errors: `invalid_option`, `already_started`.
+/// Creates the default instance bound to `sys` and starts it (see
+/// `instance::start`). `lazy_put` works as soon as this returns.
+/// Errors: `invalid_option`, `already_started` (the default instance runs,
+/// in this system or another), `would_deadlock`, `timeout`.
 caf::error start(caf::actor_system& sys, const options& opts);
 
-/// Enqueues `x` for an asynchronous write; the same as `buffer::enqueue`.
-/// Errors: `not_started`, `invalid_record`, `overloaded` (see `overflow`).
+/// Enqueues `x` for an asynchronous write; the same as `buffer::enqueue`
+/// and `instance::lazy_put` (never waits on a CAF worker).
+/// Errors: `not_started`, `invalid_record`, `overloaded` (see `overflow`),
+/// `unreachable`, `invalid_option` (from a thread of another system).
 caf::error lazy_put(record x);
 
 /// Stores `x` synchronously: visible to `get` when this returns.
-/// Errors: `not_started`, `invalid_record`.
+/// Errors: `not_started`, `invalid_record`, `would_deadlock`, `timeout`.
 caf::error put(record x);
 
 /// Returns the records whose key equals the key element of `pattern`, from
@@ -62,11 +65,15 @@ caf::expected<size_t> size();
 
 /// Returns once every `lazy_put` that returned none before this call, from any
 /// thread, is visible to `get`. Safe to call concurrently with producers.
+/// Errors: `not_started`, `would_deadlock`, `timeout` (after
+/// `call-timeout`).
 caf::error flush();
 
 /// Stops the buffers (draining every accepted record into the cache), then the
 /// cache partitions. Afterwards no supercache actor is alive and no supercache
-/// name is in the registry. Errors: `not_started`.
+/// name is in the registry, also past `call-timeout` (what did not drain
+/// is killed and counted as lost). Errors: `not_started`,
+/// `would_deadlock`, `timeout`.
 caf::error stop();
 
 /// Returns the metrics of the running instance as a JSON object: totals
