@@ -34,16 +34,8 @@ instance_state::instance_state(caf::actor_system& x)
   // nop
 }
 
-bool instance_state::on_own_worker() const noexcept {
-  return routing::place(id, workers, logger).own_worker;
-}
-
 bool instance_state::on_foreign_system() const noexcept {
   return routing::place(id, workers, logger).foreign;
-}
-
-size_t instance_state::lane() const noexcept {
-  return routing::place(id, workers, logger).lane;
 }
 
 caf::error register_as(caf::actor_system& sys, caf::atom_value name,

@@ -68,16 +68,9 @@ struct instance_state {
   /// instance for another that reuses its address.
   uint64_t id;
 
-  /// Returns whether the calling thread is a scheduler worker of `sys`.
-  bool on_own_worker() const noexcept;
-
   /// Returns whether the calling thread belongs to another actor system (a
   /// worker or a detached actor of it).
   bool on_foreign_system() const noexcept;
-
-  /// Returns the lane of the calling thread: its worker id if it is a
-  /// worker of `sys`, else its process-wide thread index.
-  size_t lane() const noexcept;
 
   // -- the cache --------------------------------------------------------------
 
