@@ -1,5 +1,7 @@
 #include "actors/buffer.hpp"
 
+#include <algorithm>
+
 #include <caf/attach_continuous_stream_stage.hpp>
 #include <caf/downstream.hpp>
 #include <caf/policy/arg.hpp>
@@ -265,6 +267,16 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
         self->pending_stream_managers().clear();
         self->quit();
       }
+    },
+    [=](refused_atom, uint64_t n) {
+      // Records of this buffer that a partition could not decode are lost;
+      // only the buffer's own partitions say so.
+      auto& parts = self->state.partitions;
+      auto sender = self->current_sender();
+      if (std::any_of(parts.begin(), parts.end(), [&](const caf::actor& p) {
+            return p && p.address() == sender;
+          }))
+        self->state.settings.counters->lost.fetch_add(n);
     },
     [=](reopen_atom, uint32_t partition, caf::actor& hdl,
         uint64_t processed) {

@@ -15,6 +15,9 @@
 /// - `(stop_atom)`, from the instance's stop: drains like a flush, replies
 ///   `ok_atom`, then terminates.
 /// - `(flushed_atom, id)`, from the cache partitions: barrier acknowledgments.
+/// - `(refused_atom, uint64_t n)`, from the cache partitions (of this
+///   buffer only): `n` records arrived undecodable and were refused; counted
+///   as `lost`, before the acknowledgment of any barrier behind them.
 /// - `(stats_atom)`, from any actor: replies its counters as JSON.
 /// - `(reopen_atom, uint32_t partition, actor, uint64_t processed)`, from the
 ///   instance's supervisor: partition `partition` was restarted as `actor`; the old one

@@ -84,11 +84,19 @@ caf::behavior cache_actor(caf::stateful_actor<cache_state>* self,
       return caf::attach_stream_sink(
         self, in, [](caf::unit_t&) {},
         [=](caf::unit_t&, std::vector<entry>& batch) {
+          // Counted before `insert`, which moves the stored records out.
+          auto refused = std::count_if(batch.begin(), batch.end(),
+                                       [](const entry& x) {
+                                         return is_refused(x);
+                                       });
           self->state.data->insert(batch, buffer_index);
+          if (refused > 0)
+            self->send(upstream, refused_atom::value,
+                       static_cast<uint64_t>(refused));
           if (counters) {
             auto n = std::count_if(batch.begin(), batch.end(),
                                    [](const entry& x) { return !is_barrier(x); });
-            counters->processed.fetch_add(static_cast<uint64_t>(n),
+            counters->processed.fetch_add(static_cast<uint64_t>(n - refused),
                                           std::memory_order_relaxed);
           }
           for (auto& x : batch)

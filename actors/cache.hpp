@@ -26,7 +26,10 @@
 /// **Order and loss.** Records of one stream are applied in the order the
 /// buffer sent them (CAF delivers a path's batches in order). A record that
 /// reached a sink is stored, or, if its insertion throws, counted as failed
-/// (logged once) while the rest of its batch is stored.
+/// (logged once) while the rest of its batch is stored. A record that
+/// arrived undecodable (`is_refused`) is skipped, counted as processed, and
+/// reported to its buffer with `(refused_atom, n)` (counted there as lost),
+/// before the acknowledgment of any barrier behind it.
 ///
 /// **Failure.** A partition that dies (an exit, an exception) is restarted
 /// by the supervisor with an empty table: the records it stored are gone and

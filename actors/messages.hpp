@@ -11,6 +11,7 @@
 /// | `(entry)`                            | buffer | `lazy_put`       | none                      |
 /// | `(stream<entry>, uint32_t buffer)`   | cache  | buffer           | stream of batches         |
 /// | `(flushed_atom, uint64_t barrier)`   | buffer | cache            | none                      |
+/// | `(refused_atom, uint64_t n)`         | buffer | cache            | none                      |
 /// | `(reopen_atom, idx, actor, n)`       | buffer | supervisor       | none                      |
 /// | `(watch_atom, bool, idx, actor)`     | supervisor | the instance | none                      |
 /// | `(put_atom, record)`                 | cache  | `put`, any actor | `ok_atom` or an error     |
@@ -58,6 +59,10 @@ using retry_atom = caf::atom_constant<caf::atom("sc_retry")>;
 /// Tells a buffer that a cache partition was restarted.
 using reopen_atom = caf::atom_constant<caf::atom("sc_reopen")>;
 
+/// Tells a buffer how many of its records a cache partition refused (they
+/// arrived undecodable).
+using refused_atom = caf::atom_constant<caf::atom("sc_refused")>;
+
 // -- stream element -----------------------------------------------------------
 
 /// One element of a buffer's stream: a packed record bound for one cache
@@ -70,7 +75,8 @@ struct entry {
   /// 0 for a record; otherwise the id of a flush barrier of the sender.
   uint64_t barrier = 0;
 
-  /// The record; empty for barriers.
+  /// The record; empty for barriers, and for a record that arrived from
+  /// another node and failed its checks (see `is_refused`).
   packed value;
 
   /// For 1 in `latency_sample_every` records: when it was enqueued
@@ -83,11 +89,21 @@ inline bool is_barrier(const entry& x) noexcept {
   return x.barrier != 0;
 }
 
+/// Returns whether `x` is a record its receiver could not decode (malformed,
+/// or nested deeper than `max_record_depth`): the partition skips it and
+/// counts it back to its buffer, which counts it as lost; the rest of its
+/// batch is stored.
+inline bool is_refused(const entry& x) noexcept {
+  return x.barrier == 0 && x.value.empty();
+}
+
 /// One record in this many carries its enqueue time.
 constexpr uint32_t latency_sample_every = 16;
 
-/// Serializes a packed record as its block; a received block is checked
-/// (bounds, MessagePack, nesting depth) before it is accepted.
+/// Serializes a packed record as its block. A received block is checked
+/// (bounds, MessagePack, nesting depth); one that fails decodes to an empty
+/// packed, so that its `entry` is refused alone (`is_refused`) instead of
+/// failing the whole message. Only a length beyond the message fails it.
 /// @relates packed
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, packed& x) {
@@ -112,11 +128,12 @@ typename Inspector::result_type inspect(Inspector& f, packed& x) {
       if (size > bin->remaining())
         return caf::make_error(caf::sec::end_of_stream,
                                "packed record longer than its message");
-      if (size == 0) {
-        x = packed{};
+      x = packed{};
+      if (!packed::valid_block_size(size)) {
+        bin->skip(size);
         return f.end_sequence();
       }
-      auto y = packed::from_block(size, [&](char* buf) {
+      auto y = packed::receive(size, [&](char* buf) {
         return f.apply_raw(size, buf);
       });
       if (!y)
@@ -129,14 +146,8 @@ typename Inspector::result_type inspect(Inspector& f, packed& x) {
   if constexpr (Inspector::reads_state)
     block = std::string{x.block()};
   auto load = caf::meta::load_callback([&]() -> caf::error {
-    if (block.empty()) {
-      x = packed{};
-      return caf::none;
-    }
     auto y = packed::from_block(block);
-    if (!y)
-      return std::move(y.error());
-    x = std::move(*y);
+    x = y ? std::move(*y) : packed{};
     return caf::none;
   });
   return f(caf::meta::type_name("supercache::packed"), block, load);

@@ -49,18 +49,25 @@ public:
   /// nesting depth. Errors: `caf::sec::invalid_argument`.
   static caf::expected<packed> from_block(std::string_view block);
 
-  /// Like `from_block`, for a block of `size` bytes that `fill(char*)`
-  /// writes in place, e.g. a deserializer (no intermediate copy); `fill`
-  /// returns a `caf::error`.
+  /// Returns whether a block of `size` bytes can hold a record (at least a
+  /// header, at most 4 GiB of bytes).
+  static bool valid_block_size(size_t size) noexcept {
+    return size >= header_size && size - header_size <= UINT32_MAX;
+  }
+
+  /// Receives a block of `valid_block_size` bytes that `fill(char*)` writes
+  /// in place, e.g. a deserializer (no intermediate copy). Returns the error
+  /// of `fill`, if any; a block that fails the checks of `from_block` gives
+  /// an empty packed, so that its receiver refuses this record alone.
   template <class F>
-  static caf::expected<packed> from_block(size_t size, F&& fill) {
+  static caf::expected<packed> receive(size_t size, F&& fill) {
     auto result = reserve(size);
     if (!result)
       return result;
     if (auto err = fill(result->data_))
       return err;
-    if (auto err = check_block({result->data_, size}))
-      return err;
+    if (check_block({result->data_, size}))
+      return packed{};
     return result;
   }
 

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include <caf/sec.hpp>
 
@@ -154,31 +156,11 @@ private:
   size_t depth_ = 0;
 };
 
-} // namespace
-
-caf::error validate(const record& x, const record_layout& layout) {
-  if (!x.is_array())
-    return make_error(errc::invalid_record,
-                      std::string{"a record must be a JSON array, got "}
-                        + x.type_name());
-  auto needed = std::max(layout.key_pos, layout.partition_pos) + 1;
-  if (x.size() < needed)
-    return make_error(errc::invalid_record,
-                      "a record needs at least " + std::to_string(needed)
-                        + " elements (key-pos "
-                        + std::to_string(layout.key_pos) + ", partition-pos "
-                        + std::to_string(layout.partition_pos) + "), got "
-                        + std::to_string(x.size()));
-  return caf::none;
-}
-
-void append_msgpack(const record& x, std::string& out) {
+/// Appends the MessagePack encoding of `x`, which is neither an array nor an
+/// object.
+void append_scalar(const record& x, std::string& out) {
   using value_t = record::value_t;
   switch (x.type()) {
-    case value_t::null:
-    case value_t::discarded:
-      put_byte(out, 0xc0);
-      return;
     case value_t::boolean:
       put_byte(out, x.get<bool>() ? 0xc3 : 0xc2);
       return;
@@ -216,18 +198,87 @@ void append_msgpack(const record& x, std::string& out) {
       out.append(reinterpret_cast<const char*>(bin.data()), bin.size());
       return;
     }
-    case value_t::array:
-      put_length(out, x.size(), 0x90, 16, 0, 0xdc, 0xdd);
-      for (auto& y : x)
-        append_msgpack(y, out);
+    default: // null, discarded (arrays and objects are not scalars)
+      put_byte(out, 0xc0);
       return;
-    case value_t::object:
-      put_length(out, x.size(), 0x80, 16, 0, 0xde, 0xdf);
-      for (auto& kvp : x.items()) {
-        put_string(out, kvp.key());
-        append_msgpack(kvp.value(), out);
-      }
-      return;
+  }
+}
+
+/// Returns whether `x` nests at most `max_depth` levels (an array or object
+/// is one level more than its deepest element), without recursion.
+bool within_depth(const record& x, size_t max_depth) {
+  if (!x.is_structured())
+    return true;
+  // Allocates only for records with nested containers.
+  std::vector<std::pair<const record*, size_t>> todo;
+  auto visit = [&](const record& y, size_t depth) {
+    for (auto& z : y)
+      if (z.is_structured())
+        todo.emplace_back(&z, depth + 1);
+  };
+  if (max_depth < 1)
+    return false;
+  visit(x, 1);
+  while (!todo.empty()) {
+    auto [y, depth] = todo.back();
+    todo.pop_back();
+    if (depth > max_depth)
+      return false;
+    visit(*y, depth);
+  }
+  return true;
+}
+
+} // namespace
+
+caf::error validate(const record& x, const record_layout& layout) {
+  if (!x.is_array())
+    return make_error(errc::invalid_record,
+                      std::string{"a record must be a JSON array, got "}
+                        + x.type_name());
+  auto needed = std::max(layout.key_pos, layout.partition_pos) + 1;
+  if (x.size() < needed)
+    return make_error(errc::invalid_record,
+                      "a record needs at least " + std::to_string(needed)
+                        + " elements (key-pos "
+                        + std::to_string(layout.key_pos) + ", partition-pos "
+                        + std::to_string(layout.partition_pos) + "), got "
+                        + std::to_string(x.size()));
+  if (!within_depth(x, max_record_depth))
+    return make_error(errc::invalid_record,
+                      "a record may nest at most "
+                        + std::to_string(max_record_depth) + " levels deep");
+  return caf::none;
+}
+
+void append_msgpack(const record& x, std::string& out) {
+  // An explicit stack of the containers being written, so that the depth of
+  // `x` never reaches the call stack.
+  struct frame {
+    const record* container;
+    record::const_iterator next;
+  };
+  std::vector<frame> open;
+  auto begin = [&](const record& y) {
+    if (y.is_array())
+      put_length(out, y.size(), 0x90, 16, 0, 0xdc, 0xdd);
+    else if (y.is_object())
+      put_length(out, y.size(), 0x80, 16, 0, 0xde, 0xdf);
+    else
+      return append_scalar(y, out);
+    open.push_back({&y, y.cbegin()});
+  };
+  begin(x);
+  while (!open.empty()) {
+    auto& top = open.back();
+    if (top.next == top.container->cend()) {
+      open.pop_back();
+      continue;
+    }
+    auto i = top.next++;
+    if (top.container->is_object())
+      put_string(out, i.key());
+    begin(*i); // may invalidate `top`
   }
 }
 

@@ -51,9 +51,13 @@ size_t table::insert(std::vector<entry>& xs, uint32_t upstream) {
     for (size_t i = 0; i < xs.size(); ++i) {
       prefetch(i + ahead);
       auto& x = xs[i];
-      if (x.barrier != 0 || x.value.empty())
+      if (x.barrier != 0)
         continue;
+      // A record its receiver could not decode (see `entry`) is processed
+      // and refused: its sender counts it as lost.
       ++processed;
+      if (x.value.empty())
+        continue;
       try {
         if (fault_)
           fault_(x.value);

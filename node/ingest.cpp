@@ -32,7 +32,8 @@ std::string progress_line(const ingest_result& x, double seconds) {
 }
 
 ingest_result ingest(std::istream& in, const write_fn& write,
-                     const ingest_report& report) {
+                     const ingest_report& report,
+                     const std::atomic<bool>* stop) {
   using clock = std::chrono::steady_clock;
   ingest_result result;
   auto start = clock::now();
@@ -45,7 +46,7 @@ ingest_result ingest(std::istream& in, const write_fn& write,
     ++result.rejected;
   };
   std::string line;
-  while (std::getline(in, line)) {
+  while ((stop == nullptr || !stop->load()) && std::getline(in, line)) {
     ++result.lines;
     if (is_blank(line))
       continue;

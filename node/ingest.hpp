@@ -7,8 +7,11 @@
 /// record (`invalid_record`, `overloaded`), is rejected with its line number
 /// and does not stop the run; blank lines are skipped. Any other error of the
 /// write function (`not_started`, `unreachable`) ends the ingest and is
-/// returned.
+/// returned. A line nested deeper than `max_record_depth` is parsed without
+/// recursion and refused by `validate` (`invalid_record`) like any bad
+/// record.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -58,9 +61,11 @@ struct ingest_report {
 /// Writes one record; returns none once it is accepted.
 using write_fn = std::function<caf::error(record)>;
 
-/// Reads `in` line by line and writes each record with `write`.
+/// Reads `in` line by line and writes each record with `write`, until the
+/// end of `in` or, checked before each line, until `*stop` is set.
 ingest_result ingest(std::istream& in, const write_fn& write,
-                     const ingest_report& report);
+                     const ingest_report& report,
+                     const std::atomic<bool>* stop = nullptr);
 
 /// Renders the progress line: records/s, accepted, rejected.
 std::string progress_line(const ingest_result& x, double seconds);

@@ -1,7 +1,11 @@
 /// supercache-node: one program for every role of a supercache deployment.
 ///
 ///   role="standalone" (default): cache and buffers in this process; ingest
-///                     `input`, flush, print stats.
+///                     `input`, flush, print stats. SIGINT/SIGTERM stop the
+///                     ingest: what was accepted is flushed and reported
+///                     ({"event":"done","interrupted":true,...}, exit
+///                     128 + signal). An input that cannot be read (a
+///                     directory) exits 1; an empty one is valid.
 ///   role="cache":     publish the cache partitions on host:port, print
 ///                     {"event":"listening",...}; on SIGINT/SIGTERM stop and
 ///                     print {"event":"stopped",...}.
@@ -17,21 +21,26 @@
 /// stderr and a non-zero exit status (2: bad configuration, 1: anything
 /// else).
 
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <string>
+#include <thread>
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
 
 #include "config/node_options.hpp"
 #include "node/ingest.hpp"
+#include "node/input.hpp"
+#include <supercache/messages.hpp>
 #include <supercache/supercache.hpp>
 
 #ifndef SUPERCACHE_SAMPLE_INPUT
@@ -68,31 +77,125 @@ struct node_config {
   supercache::node::options node;
 };
 
+/// Watches SIGINT and SIGTERM (blocked in every thread by `main`) while the
+/// node ingests: the first one sets `stop` and interrupts the input, also a
+/// read that blocks on a pipe.
+class signal_watcher {
+public:
+  signal_watcher(const sigset_t& signals, supercache::node::fd_input& input)
+    : signals_(signals) {
+    thread_ = std::thread{[this, &input] {
+      int sig = 0;
+      if (sigwait(&signals_, &sig) != 0 || done_.load())
+        return;
+      signal_ = sig;
+      stop = true;
+      input.interrupt();
+    }};
+  }
+
+  ~signal_watcher() {
+    finish();
+  }
+
+  /// Stops watching; returns the signal that interrupted the ingest, or 0.
+  /// Later signals stay blocked: the node finishes its flush and report.
+  int finish() {
+    if (thread_.joinable()) {
+      done_ = true;
+      pthread_kill(thread_.native_handle(), SIGTERM);
+      thread_.join();
+    }
+    return signal_.load();
+  }
+
+  /// Set once a signal arrived; the ingest checks it before each line.
+  std::atomic<bool> stop{false};
+
+private:
+  sigset_t signals_;
+  std::atomic<bool> done_{false};
+  std::atomic<int> signal_{0};
+  std::thread thread_;
+};
+
+/// Prints the `aborted` event before the node exits with an error after
+/// ingesting began: what it accepted, and what its buffers (asked by name,
+/// `buffer_N`; they outlive an unreachable cache node) know: `shipped` to the
+/// cache node (stored there unless it died), and `lost` (held when the cache
+/// node went away, or sent to a partition that died).
+void emit_counts(caf::actor_system& sys, const char* role,
+                 const supercache::node::ingest_result& res) {
+  nlohmann::ordered_json event{{"event", "aborted"},
+                               {"role", role},
+                               {"accepted", res.accepted},
+                               {"rejected", res.rejected}};
+  uint64_t shipped = 0;
+  uint64_t lost = 0;
+  uint64_t dropped = 0;
+  bool known = true;
+  caf::scoped_actor self{sys};
+  for (size_t i = 1; i <= 999; ++i) {
+    auto name = caf::atom_from_string("buffer_" + std::to_string(i));
+    auto hdl = caf::actor_cast<caf::actor>(sys.registry().get(name));
+    if (!hdl)
+      break;
+    self->request(hdl, std::chrono::seconds(1), supercache::stats_atom::value)
+      .receive(
+        [&](const supercache::record& x) {
+          shipped += x.value("written", uint64_t{0});
+          lost += x.value("lost", uint64_t{0});
+          dropped += x.value("dropped", uint64_t{0});
+        },
+        [&](const caf::error&) { known = false; });
+  }
+  event["shipped"] = shipped;
+  event["lost"] = lost;
+  event["dropped"] = dropped;
+  event["complete"] = known;
+  emit(event);
+}
+
 /// Ingests the configured input with `lazy_put`, flushes and prints the
-/// `done` event. Used by the standalone and producer roles.
-int ingest_and_report(const node_config& opts, const char* role) {
+/// `done` event. Used by the standalone and producer roles. An input that
+/// cannot be opened or read (a directory, a read error) is an error (exit
+/// 1); an empty one is an empty input. SIGINT or SIGTERM ends the ingest:
+/// what was accepted is flushed, `done` says `"interrupted": true`, and the
+/// status is 128 + the signal. Any other error after ingesting began prints
+/// the `aborted` event with the counts before its error line.
+int ingest_and_report(caf::actor_system& sys, const node_config& opts,
+                      const char* role, const sigset_t& signals) {
   auto start = clock_type::now();
   auto& input = opts.node.input;
   auto path = input.empty() ? std::string{SUPERCACHE_SAMPLE_INPUT} : input;
-  std::ifstream file;
-  if (path != "-") {
-    file.open(path);
-    if (!file)
-      return fail("cannot read input '" + path + "'", caf::none);
-  }
-  std::istream& in = path == "-" ? std::cin : file;
+  supercache::node::fd_input source{path};
+  if (!source.error().empty())
+    return fail(source.error(), caf::none);
+  std::istream in{&source};
   supercache::node::ingest_report report;
   report.errors = &std::cerr;
   if (isatty(STDERR_FILENO))
     report.progress = &std::cerr;
+  signal_watcher watcher{signals, source};
   auto res = supercache::node::ingest(
     in, [](supercache::record x) { return supercache::lazy_put(std::move(x)); },
-    report);
-  if (res.fatal)
+    report, &watcher.stop);
+  auto sig = watcher.finish();
+  if (!res.fatal && !source.error().empty()) {
+    emit_counts(sys, role, res);
+    return fail(source.error() + " (after line " + std::to_string(res.lines)
+                  + ")",
+                caf::none);
+  }
+  if (res.fatal) {
+    emit_counts(sys, role, res);
     return fail("ingest stopped at line " + std::to_string(res.lines),
                 res.fatal);
-  if (auto err = supercache::flush())
+  }
+  if (auto err = supercache::flush()) {
+    emit_counts(sys, role, res);
     return fail("flush", err);
+  }
   auto stored = supercache::size();
   if (!stored)
     return fail("size", stored.error());
@@ -110,33 +213,37 @@ int ingest_and_report(const node_config& opts, const char* role) {
         {"records_per_s",
          seconds > 0 ? static_cast<double>(res.accepted) / seconds : 0.0},
         {"dropped", (*stats)["dropped"]},
-        {"lost", (*stats)["lost"]}});
-  return 0;
+        {"lost", (*stats)["lost"]},
+        {"interrupted", sig != 0}});
+  return sig != 0 ? 128 + sig : 0;
 }
 
 /// Ingests with the cache that `started` (the result of `start` or
 /// `connect`) brought up, then stops it.
-int ingest_with(caf::error started, const char* what, const node_config& opts,
-                const char* role) {
+int ingest_with(caf::actor_system& sys, caf::error started, const char* what,
+                const node_config& opts, const char* role,
+                const sigset_t& signals) {
   if (started)
     return fail(what, started);
-  auto status = ingest_and_report(opts, role);
+  auto status = ingest_and_report(sys, opts, role, signals);
   if (auto err = supercache::stop(); err && status == 0)
     return fail("stop", err);
   return status;
 }
 
-int run_standalone(caf::actor_system& sys, const node_config& opts) {
-  return ingest_with(supercache::start(sys, opts.lib), "start", opts,
-                     "standalone");
+int run_standalone(caf::actor_system& sys, const node_config& opts,
+                   const sigset_t& signals) {
+  return ingest_with(sys, supercache::start(sys, opts.lib), "start", opts,
+                     "standalone", signals);
 }
 
-int run_producer(caf::actor_system& sys, const node_config& opts) {
+int run_producer(caf::actor_system& sys, const node_config& opts,
+                 const sigset_t& signals) {
   if (opts.lib.remote.empty())
     return fail("role \"producer\" needs supercache.remote = \"HOST:PORT\"",
                 caf::none, 2);
-  return ingest_with(supercache::connect(sys, opts.lib), "connect", opts,
-                     "producer");
+  return ingest_with(sys, supercache::connect(sys, opts.lib), "connect", opts,
+                     "producer", signals);
 }
 
 int run_cache(caf::actor_system& sys, const node_config& opts,
@@ -171,7 +278,8 @@ int run_cache(caf::actor_system& sys, const node_config& opts,
 
 int main(int argc, char** argv) {
   // Every thread the actor system starts inherits this mask, so SIGINT and
-  // SIGTERM reach only `sigwait` in the cache role.
+  // SIGTERM reach only `sigwait`: in `run_cache`, or the signal watcher of
+  // an ingest.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -193,19 +301,18 @@ int main(int argc, char** argv) {
   auto role = opts.node.role;
   if (role != node_role::standalone)
     cfg.load<caf::io::middleman>();
-  if (role == node_role::cache)
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   caf::actor_system sys{cfg};
   int status = 1;
   switch (role) {
     case node_role::standalone:
-      status = run_standalone(sys, opts);
+      status = run_standalone(sys, opts, signals);
       break;
     case node_role::cache:
       status = run_cache(sys, opts, signals);
       break;
     case node_role::producer:
-      status = run_producer(sys, opts);
+      status = run_producer(sys, opts, signals);
       break;
   }
   if (status != 0 && role == node_role::producer) {

@@ -116,6 +116,16 @@ public:
     }
   }
 
+  /// Reads the child's output until its stderr contains `text`; false if it
+  /// did not within `timeout`.
+  bool wait_for_err(const std::string& text, clock::duration timeout) {
+    auto deadline = clock::now() + timeout;
+    while (err_buf_.find(text) == std::string::npos)
+      if (clock::now() >= deadline || (!pump(deadline) && !running()))
+        return err_buf_.find(text) != std::string::npos;
+    return true;
+  }
+
   /// Waits until the child exits and returns its exit status (128 + signal
   /// if it was killed), or nothing if it still runs after `timeout`. Reads
   /// its output meanwhile.

@@ -45,8 +45,8 @@ namespace nlohmann {
 
 /// Serializes a JSON value as its MessagePack bytes (compact, lossless), so
 /// that records can travel in CAF messages; received bytes are checked, and
-/// nesting deeper than 512 levels is rejected rather than overflowing the
-/// stack.
+/// nesting deeper than `supercache::max_record_depth` levels is rejected
+/// rather than overflowing the stack.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, json& x) {
   std::string bytes;

@@ -23,25 +23,33 @@ struct record_layout {
   size_t partition_pos = 0;
 };
 
-/// Checks that `x` is a JSON array long enough for `layout`; returns
+/// The deepest nesting a record may have, on every path (`lazy_put`, `put`,
+/// a buffer's `put_atom`, the node's NDJSON ingest, and records received
+/// over the network): the record's own array is level 1, so `[[1]]` has
+/// depth 2. Deeper records are `errc::invalid_record` and never accepted.
+constexpr size_t max_record_depth = 512;
+
+/// Checks that `x` is a JSON array long enough for `layout` and nested at
+/// most `max_record_depth` levels (checked without recursion); returns
 /// `errc::invalid_record` naming what is wrong otherwise.
 caf::error validate(const record& x, const record_layout& layout);
 
 /// Appends the MessagePack encoding of `x` to `out`. Equal values give equal
 /// bytes, and values of different JSON types give different bytes (`1`,
-/// `1.0` and `"1"` differ; a signed and an unsigned 5 do not).
+/// `1.0` and `"1"` differ; a signed and an unsigned 5 do not). Iterative:
+/// any depth is encoded without growing the stack.
 void append_msgpack(const record& x, std::string& out);
 
 /// Checks that `bytes` are one well-formed MessagePack array nested at most
 /// `max_depth` levels, exactly what `from_msgpack` accepts as a record,
 /// without building it; `caf::sec::invalid_argument` otherwise.
 caf::error check_msgpack_array(std::string_view bytes,
-                               size_t max_depth = 512);
+                               size_t max_depth = max_record_depth);
 
 /// Decodes MessagePack bytes; nesting deeper than `max_depth` and malformed
 /// bytes give `caf::sec::invalid_argument` instead of a crash.
 caf::expected<record> from_msgpack(std::string_view bytes,
-                                   size_t max_depth = 512);
+                                   size_t max_depth = max_record_depth);
 
 /// Returns the stored form of the key of a valid record `x`: the MessagePack
 /// bytes of its key element, so `1`, `1.0` and `"1"` are three keys (as in

@@ -284,3 +284,85 @@ TEST_CASE("the node's --long-help lists its options and --dump-config shows "
   CHECK_NE(dump.out().find("port = 4711"), std::string::npos);
   CHECK_NE(dump.out().find("heartbeat-interval = 1s"), std::string::npos);
 }
+
+TEST_CASE("a directory as input makes the node exit 1 with a message naming "
+          "it; an empty input is a valid empty input") {
+  auto dir = fs::temp_directory_path().string();
+  process node{node_args({"--supercache.input=" + in_quotes(dir)})};
+  REQUIRE_EQ(node.wait_for_exit(30s), 1);
+  CHECK_NE(node.err().find("cannot read input '" + dir
+                           + "': Is a directory"),
+           std::string::npos);
+  CHECK_EQ(node.out().find("\"event\":\"done\""), std::string::npos);
+  // stdin is /dev/null here: empty.
+  process empty{node_args({"--supercache.input=\"-\""})};
+  REQUIRE_EQ(empty.wait_for_exit(30s), 0);
+  auto done = event(empty.read_line(1s));
+  CHECK_EQ(done["event"], "done");
+  CHECK_EQ(done["accepted"], 0);
+  CHECK_EQ(done["interrupted"], false);
+}
+
+TEST_CASE("SIGTERM or SIGINT to a standalone node reading an open pipe stops "
+          "the ingest, stores every accepted record and reports it as "
+          "interrupted") {
+  for (int sig : {SIGTERM, SIGINT}) {
+    CAPTURE(sig);
+    process node{node_args({"--supercache.input=\"-\""}), true};
+    // The bad last line tells when every record before it was accepted.
+    REQUIRE(node.write(records_chunk(5000) + "not json\n"));
+    REQUIRE(node.wait_for_err("line 5001: not valid JSON", 30s));
+    node.kill(sig);
+    REQUIRE_EQ(node.wait_for_exit(30s), 128 + sig);
+    auto done = event(node.read_line(1s));
+    CHECK_EQ(done["event"], "done");
+    CHECK_EQ(done["interrupted"], true);
+    CHECK_EQ(done["accepted"], 5000);
+    CHECK_EQ(done["rejected"], 1);
+    CHECK_EQ(done["stored"], 5000);
+    CHECK_EQ(done["lost"], 0);
+  }
+}
+
+TEST_CASE("a producer that loses its cache node prints what it accepted and "
+          "lost before it exits 1") {
+  signal(SIGPIPE, SIG_IGN);
+  process cache{node_args({"--supercache.role=\"cache\""})};
+  auto port = std::to_string(start_cache_node(cache));
+  process producer{stdin_producer_args(port), true};
+  REQUIRE(producer.write(records_chunk(5000) + "not json\n"));
+  REQUIRE(producer.wait_for_err("line 5001: not valid JSON", 30s));
+  cache.kill(SIGKILL);
+  REQUIRE(cache.wait_for_exit(30s));
+  producer.close_stdin();
+  auto status = producer.wait_for_exit(60s);
+  REQUIRE_MESSAGE(status, "the producer hangs");
+  CHECK_EQ(*status, 1);
+  auto aborted = event(producer.read_line(1s));
+  CHECK_EQ(aborted["event"], "aborted");
+  CHECK_EQ(aborted["role"], "producer");
+  CHECK_EQ(aborted["accepted"], 5000);
+  CHECK_EQ(aborted["rejected"], 1);
+  // Each accepted record was shipped before the cache node died (its fate
+  // is the cache node's), or counted lost.
+  CHECK_EQ(aborted["shipped"].get<int>() + aborted["lost"].get<int>(), 5000);
+  CHECK_EQ(aborted["dropped"], 0);
+  CHECK_EQ(aborted["complete"], true);
+  CHECK_NE(producer.err().find("supercache::unreachable"), std::string::npos);
+}
+
+TEST_CASE("a standalone node refuses a line nested 100,000 levels as "
+          "invalid_record with its line number and stores the others") {
+  input_file input{"[1,\"a\"]\n[\"key\"," + std::string(99999, '[') + "1"
+                   + std::string(99999, ']') + "]\n[2,\"b\"]\n"};
+  process node{node_args({"--supercache.input="
+                          + in_quotes(input.path.string())})};
+  REQUIRE_EQ(node.wait_for_exit(30s), 0);
+  auto done = event(node.read_line(1s));
+  CHECK_EQ(done["accepted"], 2);
+  CHECK_EQ(done["rejected"], 1);
+  CHECK_EQ(done["stored"], 2);
+  CHECK_NE(node.err().find("line 2: supercache::invalid_record"),
+           std::string::npos);
+  CHECK_NE(node.err().find("at most 512 levels"), std::string::npos);
+}

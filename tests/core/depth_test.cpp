@@ -1,0 +1,145 @@
+// The one nesting limit, `max_record_depth`: records at it are valid, one
+// level deeper are `invalid_record`, and records nested 100,000 levels deep
+// are refused on every path without overflowing the stack (the checks and
+// the encoder iterate; nlohmann 3.11 parses and destroys without recursion).
+// The paths through the instance are in tests/instance/depth_test.cpp, the
+// node's NDJSON ingest in tests/node/ingest_test.cpp.
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+
+#include <supercache/errc.hpp>
+#include <supercache/record.hpp>
+
+#include "actors/messages.hpp"
+#include "core/packed.hpp"
+#include "core/table.hpp"
+
+using namespace supercache;
+
+namespace {
+
+/// Returns `["k", [[...[1]...]]]` nested `depth` levels deep in all.
+record nested_record(size_t depth) {
+  record inner = 1;
+  for (size_t i = 1; i < depth; ++i) {
+    auto outer = record::array();
+    outer.push_back(std::move(inner));
+    inner = std::move(outer);
+  }
+  auto result = record::array({"k"});
+  result.push_back(std::move(inner));
+  return result;
+}
+
+/// Returns a block as `packed::block()` lays it out: a 12-byte header (size,
+/// key offset, key size) and `bytes`, whose key is its first `key_size`
+/// bytes after the array header byte.
+std::string forged_block(const std::string& bytes, uint32_t key_size) {
+  uint32_t header[3] = {static_cast<uint32_t>(bytes.size()), 1, key_size};
+  std::string result(reinterpret_cast<const char*>(header), sizeof(header));
+  return result + bytes;
+}
+
+/// MessagePack of `["k", [[...]]]`: 100,000 levels in all.
+std::string deep_bytes() {
+  std::string bytes{"\x92\xa1k"};
+  bytes.append(99999, static_cast<char>(0x91));
+  bytes.push_back(1);
+  return bytes;
+}
+
+} // namespace
+
+TEST_CASE("validate accepts a record nested max_record_depth levels and "
+          "refuses one level deeper with invalid_record") {
+  record_layout layout;
+  CHECK_EQ(max_record_depth, 512u);
+  CHECK_EQ(validate(nested_record(max_record_depth), layout), caf::none);
+  auto err = validate(nested_record(max_record_depth + 1), layout);
+  CHECK_EQ(err, errc::invalid_record);
+  CHECK_NE(render(err).find("at most 512 levels"), std::string::npos);
+  // Objects count as levels too.
+  record obj = 1;
+  for (size_t i = 1; i < max_record_depth + 1; ++i)
+    obj = record{{"a", std::move(obj)}};
+  CHECK_EQ(validate(record::array({"key", std::move(obj)}), layout),
+           errc::invalid_record);
+}
+
+TEST_CASE("a record at the limit packs, travels and unpacks unchanged, and "
+          "its bytes pass the receiver's check") {
+  record_layout layout;
+  auto x = nested_record(max_record_depth);
+  auto value = packed::pack(x, layout).first;
+  CHECK(packed::from_block(value.block()));
+  CHECK_EQ(value.unpack(), x);
+  CHECK_FALSE(packed::from_block(
+    packed::pack(nested_record(max_record_depth + 1), layout).first.block()));
+}
+
+TEST_CASE("a record nested 100,000 levels is refused by validate and "
+          "encoded by append_msgpack without overflowing the stack") {
+  auto x = nested_record(100000);
+  CHECK_EQ(validate(x, record_layout{}), errc::invalid_record);
+  std::string bytes;
+  append_msgpack(x, bytes);
+  CHECK(bytes == deep_bytes());
+  CHECK_FALSE(from_msgpack(bytes));
+  CHECK(check_msgpack_array(bytes));
+}
+
+TEST_CASE("a JSON line nested 100,000 levels parses and is destroyed without "
+          "overflowing the stack") {
+  std::string line = "[\"key\"," + std::string(99999, '[') + "1"
+                     + std::string(99999, ']') + "]";
+  auto x = record::parse(line, nullptr, false);
+  REQUIRE_FALSE(x.is_discarded());
+  CHECK_EQ(validate(x, record_layout{}), errc::invalid_record);
+}
+
+TEST_CASE("a forged batch whose middle block is nested 100,000 levels "
+          "decodes whole: that entry is refused, the others are stored") {
+  record_layout layout;
+  std::vector<entry> batch;
+  batch.push_back({0, 0, packed::pack(record::array({1, "a"}), layout).first});
+  batch.push_back({0, 0, packed::pack(record::array({2, "b"}), layout).first});
+  batch.push_back({0, 0, packed::pack(record::array({3, "c"}), layout).first});
+  batch.push_back({0, 42, packed{}});
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  REQUIRE_FALSE(sink(batch));
+  // Swap the middle record's block for the forged one: same wire layout (a
+  // length, then the block), so the bytes before and after stay valid.
+  auto good = std::string{batch[1].value.block()};
+  auto forged = forged_block(deep_bytes(), 2);
+  std::string wire{buf.begin(), buf.end()};
+  auto at = wire.find(good);
+  REQUIRE_NE(at, std::string::npos);
+  // The length prefix of a std::string is a varbyte (one byte for < 128).
+  REQUIRE_EQ(static_cast<size_t>(wire[at - 1]), good.size());
+  std::string prefix; // CAF 0.17's varbyte length
+  auto n = forged.size();
+  for (; n > 0x7f; n >>= 7)
+    prefix.push_back(static_cast<char>((n & 0x7f) | 0x80));
+  prefix.push_back(static_cast<char>(n));
+  wire = wire.substr(0, at - 1) + prefix + forged
+         + wire.substr(at + good.size());
+  std::vector<entry> got;
+  caf::binary_deserializer source{nullptr, wire.data(), wire.size()};
+  REQUIRE_EQ(source(got), caf::none);
+  REQUIRE_EQ(got.size(), 4u);
+  CHECK_FALSE(is_refused(got[0]));
+  CHECK(is_refused(got[1]));
+  CHECK_FALSE(is_refused(got[2]));
+  CHECK_FALSE(is_refused(got[3]));
+  CHECK_EQ(got[3].barrier, 42u);
+  table tbl{table_type::set, layout};
+  CHECK_EQ(tbl.insert(got, 0), 2u);
+  CHECK_EQ(tbl.size(), 2u);
+}
