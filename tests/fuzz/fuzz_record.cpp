@@ -6,8 +6,8 @@
 //    and unpack to an equal record, keep its key as a slice of the packed
 //    bytes, pick the same partition from `pack`'s hash as from
 //    `partition_of`, and survive CAF's binary serializer as a record and
-//    inside an entry (unless nested deeper than the 512 levels a receiver
-//    accepts, which must then be rejected with an error);
+//    inside an entry; `validate` refuses exactly the records nested deeper
+//    than `max_record_depth`, which a receiver also rejects;
 // 2. as MessagePack bytes: `from_msgpack` and `packed::from_block` must only
 //    return errors, and what they accept must encode, unpack and re-load;
 // 3. as CAF binary serializer output: deserializing a record, an entry and a
@@ -39,7 +39,7 @@ namespace {
 
 
 /// Nesting depth that a receiver accepts (the default of `from_msgpack`).
-constexpr size_t wire_depth = 512;
+constexpr size_t wire_depth = max_record_depth;
 
 /// Largest partition count tried.
 constexpr size_t max_partitions = 7;
@@ -98,12 +98,13 @@ void check_valid_record(const record& x, const record_layout& layout) {
   for (size_t n = 1; n <= max_partitions; ++n)
     FUZZ_CHECK(partition_index(hash, n) == partition[n]);
   // As an entry through CAF's serializer (a stream batch to a remote cache).
-  auto deep = depth(x) > wire_depth;
+  // A valid record is never too deep for a receiver.
+  FUZZ_CHECK(depth(x) <= wire_depth);
   entry e{static_cast<uint32_t>(partition[max_partitions]), 0, value, 42};
   entry received;
   auto err = deserialize(serialize(e), received);
-  FUZZ_CHECK(static_cast<bool>(err) == deep);
-  if (!deep) {
+  FUZZ_CHECK(!err && !is_refused(received));
+  {
     FUZZ_CHECK(received.partition == e.partition);
     FUZZ_CHECK(received.barrier == 0);
     FUZZ_CHECK(received.enqueued_ns == 42);
@@ -135,9 +136,13 @@ void check_json(std::string_view text) {
     {size_t{b} & 3u, (size_t{b} >> 2) & 3u},
     {(size_t{b} >> 4) & 7u, size_t{b} >> 7},
   };
+  auto deep = depth(x) > wire_depth;
   for (auto& layout : layouts)
     if (!validate(x, layout))
       check_valid_record(x, layout);
+    else if (x.is_array() && x.size() > std::max(layout.key_pos,
+                                                 layout.partition_pos))
+      FUZZ_CHECK(deep); // refused for its depth only
 }
 
 // -- 2. MessagePack bytes --------------------------------------------------------
