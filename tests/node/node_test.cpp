@@ -324,6 +324,28 @@ TEST_CASE("SIGTERM or SIGINT to a standalone node reading an open pipe stops "
   }
 }
 
+TEST_CASE("SIGTERM to a producer node reading an open pipe stops the ingest "
+          "and every accepted record reaches the cache node") {
+  process cache{node_args({"--supercache.role=\"cache\""})};
+  auto port = std::to_string(start_cache_node(cache));
+  process producer{stdin_producer_args(port), true};
+  REQUIRE(producer.write(records_chunk(5000) + "not json\n"));
+  REQUIRE(producer.wait_for_err("line 5001: not valid JSON", 30s));
+  producer.kill(SIGTERM);
+  REQUIRE_EQ(producer.wait_for_exit(30s), 128 + SIGTERM);
+  auto done = event(producer.read_line(1s));
+  CHECK_EQ(done["event"], "done");
+  CHECK_EQ(done["role"], "producer");
+  CHECK_EQ(done["interrupted"], true);
+  CHECK_EQ(done["accepted"], 5000);
+  CHECK_EQ(done["stored"], 5000);
+  CHECK_EQ(done["lost"], 0);
+  cache.kill(SIGTERM);
+  REQUIRE_EQ(cache.wait_for_exit(30s), 0);
+  auto stopped = event(cache.read_line(1s));
+  CHECK_EQ(stopped["stored"], 5000);
+}
+
 TEST_CASE("a producer that loses its cache node prints what it accepted and "
           "lost before it exits 1") {
   signal(SIGPIPE, SIG_IGN);
