@@ -346,6 +346,35 @@ TEST_CASE("SIGTERM to a producer node reading an open pipe stops the ingest "
   CHECK_EQ(stopped["stored"], 5000);
 }
 
+TEST_CASE("records nested one level beyond the limit are refused by the "
+          "producer node with their line numbers, and every accepted record "
+          "is stored by the cache node") {
+  process cache{node_args({"--supercache.role=\"cache\""})};
+  auto port = std::to_string(start_cache_node(cache));
+  process producer{stdin_producer_args(port), true};
+  // Lines 100, 200, ..., 2000 nest 513 levels (the record's array is one).
+  std::string text;
+  for (int i = 1; i <= 2000; ++i)
+    if (i % 100 == 0)
+      text += "[" + std::to_string(i) + "," + std::string(512, '[') + "1"
+              + std::string(512, ']') + "]\n";
+    else
+      text += "[" + std::to_string(i) + ",\"v\"]\n";
+  REQUIRE(producer.write(text));
+  producer.close_stdin();
+  REQUIRE_EQ(producer.wait_for_exit(60s), 0);
+  auto done = event(producer.read_line(1s));
+  CHECK_EQ(done["accepted"], 1980);
+  CHECK_EQ(done["rejected"], 20);
+  CHECK_EQ(done["stored"], 1980);
+  CHECK_EQ(done["lost"], 0);
+  CHECK_NE(producer.err().find("line 100: supercache::invalid_record"),
+           std::string::npos);
+  cache.kill(SIGTERM);
+  REQUIRE_EQ(cache.wait_for_exit(30s), 0);
+  CHECK_EQ(event(cache.read_line(1s))["stored"], 1980);
+}
+
 TEST_CASE("a producer that loses its cache node prints what it accepted and "
           "lost before it exits 1") {
   signal(SIGPIPE, SIG_IGN);
