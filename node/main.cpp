@@ -11,7 +11,10 @@
 ///                     print {"event":"stopped",...}.
 ///   role="producer":  stream to the cache node at `remote`; ingest `input`,
 ///                     flush (the remote cache then has every accepted
-///                     record), print stats.
+///                     record), print stats. Signals and input as for
+///                     standalone; if the cache node goes away it prints
+///                     {"event":"aborted","accepted":..,"shipped":..,
+///                     "lost":..,...} and its error, and exits 1.
 ///
 /// Configured by caf-application.conf (or --config-file=...), every key
 /// overridable on the command line (--supercache.role="cache"): the
