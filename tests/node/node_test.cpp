@@ -286,7 +286,7 @@ TEST_CASE("the node's --long-help lists its options and --dump-config shows "
 }
 
 TEST_CASE("a directory as input makes the node exit 1 with a message naming "
-          "it; an empty input is a valid empty input") {
+          "it, while an empty input is a valid empty input") {
   auto dir = fs::temp_directory_path().string();
   process node{node_args({"--supercache.input=" + in_quotes(dir)})};
   REQUIRE_EQ(node.wait_for_exit(30s), 1);
