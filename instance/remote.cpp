@@ -3,15 +3,19 @@
 #include <supercache/instance.hpp>
 
 #include <optional>
+#include <set>
 
 #include <caf/deep_to_string.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
 
 #include <supercache/supercache.hpp>
 
 #include "actors/messages.hpp"
+#include "config/tls.hpp"
 #include "instance/waiting.hpp"
 
 namespace supercache {
@@ -57,6 +61,55 @@ caf::error need_middleman(caf::actor_system& sys, const char* what) {
                       + " needs CAF's network layer: call "
                         "cfg.load<caf::io::middleman>() before constructing "
                         "the actor system");
+}
+
+/// Returns the actor published at `ep`, over TLS if `tls`, waiting at most
+/// `timeout`; `errc::unreachable` naming `peer` otherwise.
+///
+/// CAF's own `remote_actor` (and `openssl::remote_actor`) asks the
+/// middleman actor without a deadline and so waits forever for a host that
+/// drops packets or a listener that never answers the handshake. This sends
+/// the same request with `timeout`; once it expires nothing waits for the
+/// answer any more (no thread is left behind). What CAF keeps meanwhile: its
+/// half-open connection, until the peer closes it, and for a blackholed host
+/// its middleman actor, blocked in `connect(2)` until the kernel gives up
+/// (about 2 minutes), which delays further connects of this process.
+caf::expected<caf::actor> remote_front(caf::actor_system& sys, bool tls,
+                                       const endpoint& ep,
+                                       caf::timespan timeout,
+                                       const std::string& peer) {
+  auto mm = tls ? sys.openssl_manager().actor_handle()
+                : sys.middleman().actor_handle();
+  auto failed = [&](std::string why) {
+    return make_error(errc::unreachable, "cannot connect to the cache node at "
+                                           + peer + ": " + std::move(why));
+  };
+  caf::expected<caf::actor> result{caf::actor{}};
+  caf::scoped_actor self{sys};
+  self->request(mm, timeout, caf::connect_atom::value, ep.host, ep.port)
+    .receive(
+      [&](caf::node_id&, caf::strong_actor_ptr& ptr,
+          std::set<std::string>& ifs) {
+        if (!ptr)
+          result = failed("no actor is published on that port");
+        else if (!ifs.empty())
+          result = failed("the actor published there is not a cache node");
+        else
+          result = caf::actor_cast<caf::actor>(std::move(ptr));
+      },
+      [&](caf::error& err) {
+        if (err == caf::sec::request_timeout)
+          result = failed(std::string{"no "} + (tls ? "TLS " : "")
+                          + "connection within "
+                          + caf::deep_to_string(timeout)
+                          + " (connect-timeout)");
+        else
+          result = failed(render(err)
+                          + (tls ? " (a TLS peer without a certificate "
+                                   "from our CA, or no TLS, is refused so)"
+                                 : ""));
+      });
+  return result;
 }
 
 /// Checks the partitions and settings a cache node sent against `opts`.
@@ -121,8 +174,14 @@ caf::expected<uint16_t> instance::publish(uint16_t port,
     return make_error(errc::already_started,
                       "the cache is already published on port "
                         + std::to_string(st.published_port));
-  auto res = st.sys.middleman().publish(st.front, port,
-                                        host.empty() ? nullptr : host.c_str());
+  auto tls = link_security(st.sys, "publish");
+  if (!tls)
+    return std::move(tls.error());
+  if (auto err = check_listen(*tls, cache->opts.allow_insecure, host))
+    return err;
+  auto addr = host.empty() ? nullptr : host.c_str();
+  auto res = *tls ? caf::openssl::publish(st.front, port, addr)
+                  : st.sys.middleman().publish(st.front, port, addr);
   if (!res)
     return make_error(errc::invalid_option,
                       "cannot listen on " + host + ":" + std::to_string(port)
@@ -156,15 +215,16 @@ caf::error instance::connect(const options& opts) {
     return std::move(ep.error());
   if (auto err = need_middleman(sys, "connect"))
     return err;
+  auto tls = link_security(sys, "connect");
+  if (!tls)
+    return std::move(tls.error());
   auto view = std::make_shared<cache_view>();
   view->opts = opts;
   view->peer = opts.remote;
-  auto front = sys.middleman().remote_actor(ep->host, ep->port);
+  auto front = remote_front(sys, *tls, *ep, opts.connect_timeout, view->peer);
   if (!front)
-    return make_error(errc::unreachable,
-                      "cannot connect to the cache node at " + view->peer
-                        + ": " + render(front.error()));
-  view->remote = *front;
+    return std::move(front.error());
+  view->remote = std::move(*front);
   record settings;
   caf::error err;
   {
