@@ -92,7 +92,8 @@ constexpr detail::option_spec<options> option_specs[] = {
                       "let publish listen without TLS on a host other than "
                       "loopback (default false: refused unless CAF's "
                       "[openssl] keys certificate, key and cafile/capath are "
-                      "set)",
+                      "set); on the command line a flag: "
+                      "--supercache.allow-insecure",
                       &options::allow_insecure),
 };
 

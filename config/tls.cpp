@@ -92,7 +92,8 @@ caf::error check_tls_files(const caf::actor_system_config& cfg) {
                                   SSL_FILETYPE_PEM)
       != 1)
     return file_error("key", cfg.openssl_key,
-                      "cannot load the private key (wrong file, or an "
+                      "cannot load the private key (a wrong file, a key "
+                      "that does not belong to openssl.certificate, or an "
                       "encrypted key without the right openssl.passphrase)");
   if (SSL_CTX_check_private_key(ctx.get()) != 1)
     return file_error("key", cfg.openssl_key,

@@ -103,11 +103,15 @@ caf::expected<caf::actor> remote_front(caf::actor_system& sys, bool tls,
                           + "connection within "
                           + caf::deep_to_string(timeout)
                           + " (connect-timeout)");
-        else
+        else if (err == caf::sec::disconnect_during_handshake)
           result = failed(render(err)
-                          + (tls ? " (a TLS peer without a certificate "
-                                   "from our CA, or no TLS, is refused so)"
-                                 : ""));
+                          + (tls ? ": the TLS handshake failed (it refused "
+                                   "our certificate, its certificate is not "
+                                   "from our CA, or it does not use TLS)"
+                                 : ": it closed the connection during the "
+                                   "handshake (does it use TLS?)"));
+        else
+          result = failed(render(err));
       });
   return result;
 }

@@ -98,7 +98,9 @@ struct options {
   /// (`127.0.0.0/8`, `::1`, `localhost`). Off by default: a plaintext cache
   /// node can be read and written by anyone who reaches its port, so without
   /// CAF's `[openssl]` keys `publish` refuses such a host with
-  /// `errc::invalid_option`.
+  /// `errc::invalid_option`. In a config file `allow-insecure = true`; on
+  /// the command line the flag `--supercache.allow-insecure` (CAF 0.17 takes
+  /// no value for a boolean there).
   bool allow_insecure = false;
 
   /// Reads and validates the `[supercache]` options of `cfg`, including the
