@@ -2,8 +2,15 @@
 
 #include <supercache/instance.hpp>
 
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <optional>
 #include <set>
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <caf/deep_to_string.hpp>
 #include <caf/io/middleman.hpp>
@@ -63,6 +70,49 @@ caf::error need_middleman(caf::actor_system& sys, const char* what) {
                         "the actor system");
 }
 
+/// Returns whether `peer` is `port` at one of the addresses in `addrs`.
+bool same_peer(const sockaddr_storage& peer, const addrinfo* addrs,
+               uint16_t port) {
+  for (auto ai = addrs; ai != nullptr; ai = ai->ai_next) {
+    if (ai->ai_family != peer.ss_family)
+      continue;
+    if (peer.ss_family == AF_INET) {
+      auto& x = reinterpret_cast<const sockaddr_in&>(peer);
+      auto& y = *reinterpret_cast<const sockaddr_in*>(ai->ai_addr);
+      if (x.sin_port == htons(port) && x.sin_addr.s_addr == y.sin_addr.s_addr)
+        return true;
+    } else if (peer.ss_family == AF_INET6) {
+      auto& x = reinterpret_cast<const sockaddr_in6&>(peer);
+      auto& y = *reinterpret_cast<const sockaddr_in6*>(ai->ai_addr);
+      if (x.sin6_port == htons(port)
+          && memcmp(&x.sin6_addr, &y.sin6_addr, sizeof(in6_addr)) == 0)
+        return true;
+    }
+  }
+  return false;
+}
+
+/// Returns the sockets of this process that are connected to `ep`.
+std::set<int> sockets_to(const endpoint& ep) {
+  std::set<int> result;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* addrs = nullptr;
+  if (getaddrinfo(ep.host.c_str(), nullptr, &hints, &addrs) != 0)
+    return result;
+  std::error_code ec;
+  for (auto& entry : std::filesystem::directory_iterator{"/proc/self/fd", ec}) {
+    auto fd = std::atoi(entry.path().filename().c_str());
+    sockaddr_storage peer{};
+    socklen_t len = sizeof(peer);
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0
+        && same_peer(peer, addrs, ep.port))
+      result.insert(fd);
+  }
+  freeaddrinfo(addrs);
+  return result;
+}
+
 /// Returns the actor published at `ep`, over TLS if `tls`, waiting at most
 /// `timeout`; `errc::unreachable` naming `peer` otherwise.
 ///
@@ -70,10 +120,16 @@ caf::error need_middleman(caf::actor_system& sys, const char* what) {
 /// middleman actor without a deadline and so waits forever for a host that
 /// drops packets or a listener that never answers the handshake. This sends
 /// the same request with `timeout`; once it expires nothing waits for the
-/// answer any more (no thread is left behind). What CAF keeps meanwhile: its
-/// half-open connection, until the peer closes it, and for a blackholed host
-/// its middleman actor, blocked in `connect(2)` until the kernel gives up
-/// (about 2 minutes), which delays further connects of this process.
+/// answer any more (no thread is left behind), and the connection CAF
+/// opened for it (a socket of this process connected to `ep` that was not
+/// before the request) is shut down: CAF then closes it, its middleman
+/// fails the request, and with TLS its multiplexer thread stops spinning in
+/// the handshake (CAF 0.17 retries `SSL_connect` without waiting for data,
+/// and `~actor_system` would wait for it as long as the peer keeps the
+/// connection open). What is left: for a host that drops packets, CAF's
+/// middleman actor stays blocked in `connect(2)` until the kernel gives up
+/// (about 2 minutes; no socket is connected yet to shut down), which delays
+/// further connects of this process.
 caf::expected<caf::actor> remote_front(caf::actor_system& sys, bool tls,
                                        const endpoint& ep,
                                        caf::timespan timeout,
@@ -85,6 +141,7 @@ caf::expected<caf::actor> remote_front(caf::actor_system& sys, bool tls,
                                            + peer + ": " + std::move(why));
   };
   caf::expected<caf::actor> result{caf::actor{}};
+  auto before = sockets_to(ep);
   caf::scoped_actor self{sys};
   self->request(mm, timeout, caf::connect_atom::value, ep.host, ep.port)
     .receive(
@@ -98,12 +155,15 @@ caf::expected<caf::actor> remote_front(caf::actor_system& sys, bool tls,
           result = caf::actor_cast<caf::actor>(std::move(ptr));
       },
       [&](caf::error& err) {
-        if (err == caf::sec::request_timeout)
+        if (err == caf::sec::request_timeout) {
+          for (auto fd : sockets_to(ep))
+            if (before.count(fd) == 0)
+              shutdown(fd, SHUT_RDWR);
           result = failed(std::string{"no "} + (tls ? "TLS " : "")
                           + "connection within "
                           + caf::deep_to_string(timeout)
                           + " (connect-timeout)");
-        else if (err == caf::sec::disconnect_during_handshake)
+        } else if (err == caf::sec::disconnect_during_handshake)
           result = failed(render(err)
                           + (tls ? ": the TLS handshake failed (it refused "
                                    "our certificate, its certificate is not "

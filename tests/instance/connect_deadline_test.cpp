@@ -78,10 +78,13 @@ TEST_CASE("connect to a listener that never answers fails with unreachable "
       box->cfg.set("openssl.key", dir.file("producer.key"));
       box->cfg.set("openssl.cafile", dir.file("ca.pem"));
     }
-    box->sys = std::make_unique<caf::actor_system>(box->cfg);
     auto connect_result = box->connected.get_future();
     auto shutdown_result = box->shut_down.get_future();
+    // The system lives on the worker thread only: CAF 0.17's ~actor_system
+    // waits for every thread that used it (constructed it, or made a
+    // scoped_actor there) to let go of its logger.
     std::thread worker{[box, port = listener.port] {
+      box->sys = std::make_unique<caf::actor_system>(box->cfg);
       {
         supercache::instance inst{*box->sys};
         supercache::options opts;
