@@ -13,6 +13,7 @@
 #include <doctest/doctest.h>
 
 #include <supercache/errc.hpp>
+#include <supercache/instance.hpp>
 #include <supercache/supercache.hpp>
 
 #include "tests/config/config_fixture.hpp"
@@ -70,27 +71,28 @@ TEST_CASE("publish without TLS refuses a host other than loopback unless "
           "allow-insecure is set") {
   net_config cfg;
   caf::actor_system sys{cfg};
+  supercache::instance inst{sys}; // Stops itself, also after a failed check.
   supercache::options opts;
   opts.buffers = 1;
   opts.partitions = 1;
-  REQUIRE_EQ(supercache::start(sys, opts), caf::none);
-  for (auto host : {"0.0.0.0", ""}) {
+  REQUIRE_EQ(inst.start(opts), caf::none);
+  for (std::string host : {"0.0.0.0", ""}) {
     CAPTURE(host);
-    auto port = supercache::publish(sys, 0, host);
+    auto port = inst.publish(0, host);
     REQUIRE_FALSE(port);
     CHECK_EQ(port.error(), errc::invalid_option);
     auto text = supercache::render(port.error());
     CHECK_MESSAGE(contains(text, "without TLS"), text);
     CHECK_MESSAGE(contains(text, "supercache.allow-insecure = true"), text);
   }
-  auto local = supercache::publish(sys, 0, "127.0.0.1");
+  auto local = inst.publish(0, "127.0.0.1");
   CHECK_MESSAGE(local, supercache::render(local.error()));
-  REQUIRE_EQ(supercache::stop(), caf::none);
+  REQUIRE_EQ(inst.stop(), caf::none);
   opts.allow_insecure = true;
-  REQUIRE_EQ(supercache::start(sys, opts), caf::none);
-  auto any = supercache::publish(sys, 0, "0.0.0.0");
+  REQUIRE_EQ(inst.start(opts), caf::none);
+  auto any = inst.publish(0, "0.0.0.0");
   CHECK_MESSAGE(any, supercache::render(any.error()));
-  REQUIRE_EQ(supercache::stop(), caf::none);
+  REQUIRE_EQ(inst.stop(), caf::none);
 }
 
 TEST_CASE("with TLS keys set but no caf::openssl::manager loaded, publish and "
@@ -101,18 +103,19 @@ TEST_CASE("with TLS keys set but no caf::openssl::manager loaded, publish and "
   cfg.set("openssl.key", dir.file("cache.key"));
   cfg.set("openssl.cafile", dir.file("ca.pem"));
   caf::actor_system sys{cfg};
+  supercache::instance inst{sys};
   supercache::options opts;
   opts.buffers = 1;
   opts.partitions = 1;
-  REQUIRE_EQ(supercache::start(sys, opts), caf::none);
-  auto port = supercache::publish(sys, 0);
+  REQUIRE_EQ(inst.start(opts), caf::none);
+  auto port = inst.publish(0);
   REQUIRE_FALSE(port);
   CHECK_EQ(port.error(), errc::invalid_option);
   auto text = supercache::render(port.error());
   CHECK_MESSAGE(contains(text, "cfg.load<caf::openssl::manager>()"), text);
-  REQUIRE_EQ(supercache::stop(), caf::none);
+  REQUIRE_EQ(inst.stop(), caf::none);
   opts.remote = "127.0.0.1:1";
-  auto err = supercache::connect(sys, opts);
+  auto err = inst.connect(opts);
   CHECK_EQ(err, errc::invalid_option);
   CHECK_MESSAGE(contains(supercache::render(err),
                          "cfg.load<caf::openssl::manager>()"),
