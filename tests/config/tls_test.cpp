@@ -58,7 +58,7 @@ TEST_CASE("options::from turns TLS on only with certificate, key and CA, and "
                 {"missing: openssl.certificate, openssl.cafile"});
 }
 
-TEST_CASE("loopback is 127.0.0.0/8, ::1 and localhost; nothing else") {
+TEST_CASE("loopback means 127.0.0.0/8, ::1 and localhost, and nothing else") {
   using supercache::detail::is_loopback;
   for (auto host : {"127.0.0.1", "127.1.2.3", "::1", "localhost", "LOCALHOST"})
     CHECK_MESSAGE(is_loopback(host), host);
