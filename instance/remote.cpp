@@ -70,9 +70,19 @@ caf::error need_middleman(caf::actor_system& sys, const char* what) {
                         "the actor system");
 }
 
-/// Returns whether `peer` is `port` at one of the addresses in `addrs`.
+/// Returns whether `peer` is `port` at one of the addresses in `addrs`, or
+/// at any address if `addrs` is null (a host name, not resolved here).
 bool same_peer(const sockaddr_storage& peer, const addrinfo* addrs,
                uint16_t port) {
+  if (addrs == nullptr) {
+    if (peer.ss_family == AF_INET)
+      return reinterpret_cast<const sockaddr_in&>(peer).sin_port
+             == htons(port);
+    if (peer.ss_family == AF_INET6)
+      return reinterpret_cast<const sockaddr_in6&>(peer).sin6_port
+             == htons(port);
+    return false;
+  }
   for (auto ai = addrs; ai != nullptr; ai = ai->ai_next) {
     if (ai->ai_family != peer.ss_family)
       continue;
@@ -92,14 +102,16 @@ bool same_peer(const sockaddr_storage& peer, const addrinfo* addrs,
   return false;
 }
 
-/// Returns the sockets of this process that are connected to `ep`.
+/// Returns the sockets of this process that are connected to `ep` (to its
+/// port only if its host is a name: no DNS lookup, which has no deadline).
 std::set<int> sockets_to(const endpoint& ep) {
   std::set<int> result;
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST;
   addrinfo* addrs = nullptr;
   if (getaddrinfo(ep.host.c_str(), nullptr, &hints, &addrs) != 0)
-    return result;
+    addrs = nullptr;
   std::error_code ec;
   for (auto& entry : std::filesystem::directory_iterator{"/proc/self/fd", ec}) {
     auto fd = std::atoi(entry.path().filename().c_str());
@@ -109,7 +121,8 @@ std::set<int> sockets_to(const endpoint& ep) {
         && same_peer(peer, addrs, ep.port))
       result.insert(fd);
   }
-  freeaddrinfo(addrs);
+  if (addrs != nullptr)
+    freeaddrinfo(addrs);
   return result;
 }
 
