@@ -123,6 +123,9 @@ void declare_option(caf::actor_system_config& cfg, const option_info& spec) {
     case option_kind::choice:
       adder.add<std::string>(spec.name, spec.description);
       break;
+    case option_kind::flag:
+      adder.add<bool>(spec.name, spec.description);
+      break;
   }
 }
 

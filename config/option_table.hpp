@@ -49,6 +49,8 @@ enum class option_kind : uint8_t {
   endpoint,
   /// One of a fixed set of names, e.g. `"set"` or `"bag"`.
   choice,
+  /// `true` or `false`.
+  flag,
 };
 
 /// What an option spec says independent of the struct it fills.
@@ -77,6 +79,8 @@ struct option_spec {
   caf::timespan Options::*duration_field;
   /// Field for `text` and `endpoint`, else `nullptr`.
   std::string Options::*text_field;
+  /// Field for `flag`, else `nullptr`.
+  bool Options::*flag_field;
   /// For `choice`: stores the value named by its argument; false if the name
   /// is not one of `info.choices`.
   bool (*choose)(const std::string&, Options&);
@@ -89,7 +93,7 @@ constexpr option_spec<Options>
 size_option(const char* name, const char* description, option_kind kind,
             size_t Options::*field, const char* name_prefix = nullptr) {
   return {{name, description, kind, name_prefix, nullptr},
-          field, nullptr, nullptr, nullptr};
+          field, nullptr, nullptr, nullptr, nullptr};
 }
 
 /// Returns the spec of a `duration` option.
@@ -98,7 +102,7 @@ constexpr option_spec<Options>
 duration_option(const char* name, const char* description,
                 caf::timespan Options::*field) {
   return {{name, description, option_kind::duration, nullptr, nullptr},
-          nullptr, field, nullptr, nullptr};
+          nullptr, field, nullptr, nullptr, nullptr};
 }
 
 /// Returns the spec of a string option (`text` or `endpoint`).
@@ -107,7 +111,7 @@ constexpr option_spec<Options>
 text_option(const char* name, const char* description, option_kind kind,
             std::string Options::*field) {
   return {{name, description, kind, nullptr, nullptr},
-          nullptr, nullptr, field, nullptr};
+          nullptr, nullptr, field, nullptr, nullptr};
 }
 
 /// Returns the spec of a `choice` option.
@@ -116,7 +120,16 @@ constexpr option_spec<Options>
 choice_option(const char* name, const char* description, const char* choices,
               bool (*choose)(const std::string&, Options&)) {
   return {{name, description, option_kind::choice, nullptr, choices},
-          nullptr, nullptr, nullptr, choose};
+          nullptr, nullptr, nullptr, nullptr, choose};
+}
+
+/// Returns the spec of a `flag` option.
+template <class Options>
+constexpr option_spec<Options>
+flag_option(const char* name, const char* description,
+            bool Options::*field) {
+  return {{name, description, option_kind::flag, nullptr, nullptr},
+          nullptr, nullptr, nullptr, field, nullptr};
 }
 
 // -- helpers for every table --------------------------------------------------
@@ -234,6 +247,14 @@ caf::error read_value(const option_spec<Options>& spec,
       if (str != nullptr && spec.choose(*str, out))
         return caf::none;
       return choice_error(spec.info, x, file);
+    }
+    case option_kind::flag: {
+      auto flag = caf::get_if<bool>(&x);
+      if (flag == nullptr)
+        return value_error(spec.info.name, caf::to_string(x),
+                           "expected true or false", file);
+      out.*spec.flag_field = *flag;
+      return caf::none;
     }
   }
   return value_error(spec.info.name, caf::to_string(x), "unknown option kind",

@@ -12,6 +12,7 @@
 #include <supercache/errc.hpp>
 
 #include "config/option_table.hpp"
+#include "config/tls.hpp"
 #include "core/names.hpp"
 
 namespace supercache {
@@ -87,6 +88,13 @@ constexpr detail::option_spec<options> option_specs[] = {
                           "stats) waits before it fails with timeout, e.g. "
                           "30s (default 30s)",
                           &options::call_timeout),
+  detail::flag_option("allow-insecure",
+                      "let publish listen without TLS on a host other than "
+                      "loopback (default false: refused unless CAF's "
+                      "[openssl] keys certificate, key and cafile/capath are "
+                      "set); on the command line a flag: "
+                      "--supercache.allow-insecure",
+                      &options::allow_insecure),
 };
 
 /// Returns `errc::invalid_option` for the field behind the option `name`.
@@ -158,7 +166,11 @@ void declare_options(caf::actor_system_config& cfg) {
 // -- options ------------------------------------------------------------------
 
 caf::expected<options> options::from(const caf::actor_system_config& cfg) {
-  return detail::read_options(option_specs, cfg);
+  auto result = detail::read_options(option_specs, cfg);
+  if (result)
+    if (auto tls = detail::tls_enabled(cfg); !tls)
+      return std::move(tls.error());
+  return result;
 }
 
 caf::error options::validate() const {

@@ -7,8 +7,8 @@
 ///                     128 + signal). An input that cannot be read (a
 ///                     directory) exits 1; an empty one is valid.
 ///   role="cache":     publish the cache partitions on host:port, print
-///                     {"event":"listening",...}; on SIGINT/SIGTERM stop and
-///                     print {"event":"stopped",...}.
+///                     {"event":"listening",...,"tls":true|false}; on
+///                     SIGINT/SIGTERM stop and print {"event":"stopped",...}.
 ///   role="producer":  stream to the cache node at `remote`; ingest `input`,
 ///                     flush (the remote cache then has every accepted
 ///                     record), print stats. Signals and input as for
@@ -20,9 +20,11 @@
 /// overridable on the command line (--supercache.role="cache"): the
 /// library's options (`supercache::configure`) plus the node's own `role`,
 /// `host`, `port` and `input` (config/node_options.hpp); see --long-help and
-/// --dump-config. Events are JSON lines on stdout; errors are one line on
-/// stderr and a non-zero exit status (2: bad configuration, 1: anything
-/// else).
+/// --dump-config. CAF's `[openssl]` keys (certificate, key, cafile or capath,
+/// passphrase) turn on TLS with mutual certificate checks for the cache and
+/// producer roles (config/tls.hpp). Events are JSON lines on stdout; errors
+/// are one line on stderr and a non-zero exit status (2: bad configuration,
+/// 1: anything else).
 
 #include <atomic>
 #include <csignal>
@@ -38,9 +40,11 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "config/node_options.hpp"
+#include "config/tls.hpp"
 #include "node/ingest.hpp"
 #include "node/input.hpp"
 #include <supercache/messages.hpp>
@@ -260,7 +264,10 @@ int run_cache(caf::actor_system& sys, const node_config& opts,
     supercache::stop();
     return fail("publish", port.error());
   }
-  emit({{"event", "listening"}, {"host", host}, {"port", *port}});
+  emit({{"event", "listening"},
+        {"host", host},
+        {"port", *port},
+        {"tls", *supercache::detail::tls_enabled(sys.config())}});
   int sig = 0;
   sigwait(&signals, &sig);
   auto stats = supercache::stats();
@@ -302,8 +309,21 @@ int main(int argc, char** argv) {
     return fail("configuration", node_opts.error(), 2);
   node_config opts{std::move(*lib_opts), std::move(*node_opts)};
   auto role = opts.node.role;
-  if (role != node_role::standalone)
+  if (role != node_role::standalone) {
+    // TLS when CAF's [openssl] keys say so (options::from refused a partial
+    // setting); a cache without it listens on loopback only.
+    auto tls = *supercache::detail::tls_enabled(cfg);
+    if (tls)
+      if (auto err = supercache::detail::check_tls_files(cfg))
+        return fail("configuration", err, 2);
+    if (role == node_role::cache)
+      if (auto err = supercache::detail::check_listen(
+            tls, opts.lib.allow_insecure, opts.node.host))
+        return fail("configuration", err, 2);
     cfg.load<caf::io::middleman>();
+    if (tls)
+      cfg.load<caf::openssl::manager>();
+  }
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   caf::actor_system sys{cfg};
   int status = 1;

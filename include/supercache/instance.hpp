@@ -81,7 +81,8 @@ public:
   caf::error connect();
 
   /// Publishes the running cache on `host`:`port` (0 picks a free port) for
-  /// producer nodes; returns the port. Needs CAF's middleman.
+  /// producer nodes; returns the port. Needs CAF's middleman; TLS and the
+  /// loopback rule as for `supercache::publish`.
   caf::expected<uint16_t> publish(uint16_t port,
                                   const std::string& host = "127.0.0.1");
 

@@ -94,12 +94,24 @@ struct options {
   /// `buffer::start`/`stop`) waits before it fails with `errc::timeout`.
   caf::timespan call_timeout = std::chrono::seconds(30);
 
+  /// Lets `publish` listen without TLS on a host other than loopback
+  /// (`127.0.0.0/8`, `::1`, `localhost`). Off by default: a plaintext cache
+  /// node can be read and written by anyone who reaches its port, so without
+  /// CAF's `[openssl]` keys `publish` refuses such a host with
+  /// `errc::invalid_option`. In a config file `allow-insecure = true`; on
+  /// the command line the flag `--supercache.allow-insecure` (CAF 0.17 takes
+  /// no value for a boolean there).
+  bool allow_insecure = false;
+
   /// Reads and validates the `[supercache]` options of `cfg`, including the
   /// config file `cfg` was parsed from: a key that is not declared on `cfg`
   /// (e.g. `role` in a program other than `supercache-node`), a value of the
   /// wrong type or out of range gives `errc::invalid_option` naming key and
   /// value. Keys of options declared by another table (the node's) are left
-  /// to that table.
+  /// to that table. Also checks CAF's `[openssl]` keys: `certificate`, `key`
+  /// and `cafile` or `capath` together turn TLS on, none of them leaves it
+  /// off, anything in between is `errc::invalid_option` naming the missing
+  /// keys.
   static caf::expected<options> from(const caf::actor_system_config& cfg);
 
   /// Returns where records keep their key and partition element.

@@ -88,8 +88,14 @@ caf::expected<nlohmann::json> stats();
 /// Publishes the running cache on `host`:`port` over CAF's network layer
 /// (`port` 0 picks a free one) for producer nodes to `connect` to; returns
 /// the port. Needs `cfg.load<caf::io::middleman>()`. `stop` unpublishes.
+/// With CAF's `openssl.certificate`, `openssl.key` and `openssl.cafile` (or
+/// `openssl.capath`) set, it listens with TLS and accepts only peers with a
+/// certificate from that CA (needs `cfg.load<caf::openssl::manager>()` too);
+/// without them only on loopback unless `allow-insecure` is set.
 /// Errors: `not_started`, `already_started` (published already),
-/// `invalid_option` (no middleman, or the port cannot be bound).
+/// `invalid_option` (no middleman, partial TLS settings or files that do not
+/// load, TLS without the openssl manager, a host other than loopback without
+/// TLS, or the port cannot be bound).
 caf::expected<uint16_t> publish(caf::actor_system& sys, uint16_t port,
                                 const std::string& host = "127.0.0.1");
 
@@ -97,11 +103,14 @@ caf::expected<uint16_t> publish(caf::actor_system& sys, uint16_t port,
 /// (`HOST:PORT`) instead of local partitions. Then `lazy_put`, `put`,
 /// `flush`, `get`, `size`, `stats` and `stop` work as with `start`, against
 /// the remote cache; `stop` leaves the remote cache running. Needs
-/// `cfg.load<caf::io::middleman>()`. Errors: `already_started`,
-/// `invalid_option` (bad options, no middleman, a `key-pos` or
-/// `partition-pos` different from the cache node's), `unreachable` (no
-/// connection, or no answer within `connect-timeout`). Once the node goes
-/// away, every call fails with `unreachable`.
+/// `cfg.load<caf::io::middleman>()`; over TLS when CAF's `[openssl]` keys
+/// are set (as for `publish`). Errors: `already_started`,
+/// `invalid_option` (bad options, no middleman, TLS settings as for
+/// `publish`, a `key-pos` or `partition-pos` different from the cache
+/// node's), `unreachable` (no connection, a refused TLS handshake, or no
+/// answer within `connect-timeout`, also from a host that drops packets or a
+/// listener that never answers). Once the node goes away, every call fails
+/// with `unreachable`.
 caf::error connect(caf::actor_system& sys, const options& opts);
 
 /// `connect` with the options read from `sys.config()`.

@@ -231,7 +231,8 @@ TEST_CASE("--long-help lists every library option with its description") {
     if (opt.category() != "supercache")
       continue;
     std::string name{opt.long_name().begin(), opt.long_name().end()};
-    auto flag = "--supercache." + name + "=";
+    // A boolean is a flag on CAF 0.17's command line: no `=VALUE`.
+    auto flag = "--supercache." + name + (opt.is_flag() ? " " : "=");
     std::string description{opt.description().begin(),
                             opt.description().end()};
     CHECK_FALSE(description.empty());
