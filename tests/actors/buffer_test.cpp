@@ -14,7 +14,8 @@ struct buffer_fixture : testing::fixture {
   buffer_fixture() {
     for (int i = 0; i < 2; ++i) {
       tables.push_back(std::make_shared<table>(table_type::set, layout));
-      partitions.push_back(sys.spawn(cache_actor, tables.back(),
+      partitions.push_back(sys.spawn(cache_actor, static_cast<uint32_t>(i),
+                                     tables.back(),
                                      std::shared_ptr<counter_board>{}));
     }
     buf = sys.spawn(buffer_actor, partitions, buffer_settings{layout});

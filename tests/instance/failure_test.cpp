@@ -167,7 +167,8 @@ TEST_CASE_FIXTURE(testing::fixture,
     if (x == bad)
       throw std::runtime_error("injected failure");
   });
-  auto part = sys.spawn(cache_actor, tbl, std::shared_ptr<counter_board>{});
+  auto part = sys.spawn(cache_actor, uint32_t{0}, tbl,
+                       std::shared_ptr<counter_board>{});
   auto buf = sys.spawn(buffer_actor, std::vector<caf::actor>{part},
                        buffer_settings{layout});
   run_streams();
