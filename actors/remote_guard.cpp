@@ -51,6 +51,15 @@ bool is_local(const caf::strong_actor_ptr& sender, const caf::node_id& self) {
   return sender != nullptr && sender->node() == self;
 }
 
+void send_local_exit(const caf::actor& hdl, caf::exit_reason reason) {
+  if (!hdl)
+    return;
+  auto ptr = caf::actor_cast<caf::strong_actor_ptr>(hdl);
+  hdl->enqueue(ptr, caf::make_message_id(),
+               caf::make_message(caf::exit_msg{hdl.address(), reason}),
+               nullptr);
+}
+
 bool check_entry(const entry& x, size_t partitions) noexcept {
   return !is_barrier(x) && x.partition < partitions;
 }
@@ -84,8 +93,7 @@ guarded_actor::guarded_actor(caf::actor_config& cfg) : super(cfg) {
 
 caf::invoke_message_result guarded_actor::consume(caf::mailbox_element& x) {
   auto& content = x.content();
-  if (content.match_elements<caf::exit_msg>()
-      && x.sender != nullptr && x.sender->node() != node()) {
+  if (content.match_elements<caf::exit_msg>() && !is_local(x.sender, node())) {
     // CAF quits on `kill` before any exit handler runs: refuse it here.
     guards().refused.fetch_add(1, std::memory_order_relaxed);
     log_refused(std::string{"an exit message from another node to "} + name()
@@ -96,8 +104,14 @@ caf::invoke_message_result guarded_actor::consume(caf::mailbox_element& x) {
 }
 
 bool guarded_actor::sender_is_local() {
-  auto& from = current_sender();
-  return from == nullptr || from->node() == node();
+  auto* x = current_element_;
+  if (x == nullptr)
+    return false;
+  if (x->sender != nullptr)
+    return x->sender->node() == node();
+  // Anonymous: typed elements hold their values themselves (local sends);
+  // the network layer's elements wrap a deserialized caf::message.
+  return dynamic_cast<caf::type_erased_tuple*>(x) != nullptr;
 }
 
 bool guarded_actor::refuse_remote(const char* what) {

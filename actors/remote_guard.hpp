@@ -7,15 +7,21 @@
 /// handshake can look up every registered actor (`remote_lookup` through
 /// CAF's "ConfigServ") and send it anything, exits included. So:
 /// - `guarded_actor` (the base of the partitions, buffers, supervisor and
-///   front) drops an exit message whose sender is on another node before CAF
-///   sees it (CAF 0.17 quits on `exit_reason::kill` without asking the exit
-///   handler), and counts every message no handler matched instead of
+///   front) drops an exit message whose sender is on another node *or
+///   missing* before CAF sees it (CAF 0.17 quits on `exit_reason::kill`
+///   without asking the exit handler, and an anonymous exit from a peer
+///   arrives without sender, like a local `anon_send_exit`): local code stops
+///   these actors with `send_local_exit` or from an actor
+///   (`self->send_exit`). It counts every message no handler matched instead of
 ///   printing it to stdout (CAF's default handler; stdout is the node's event
 ///   channel). Both are counted (`refused`, `unexpected`) and logged to
 ///   stderr, rate-limited.
 /// - Handlers of messages only a local actor sends (`entry`, `stop_atom`,
-///   `reopen_atom`, `flushed_atom`, `watch_atom`, `retry_atom`) call
-///   `refuse_remote` first.
+///   `reopen_atom`, `watch_atom`, `retry_atom`) call `refuse_remote` first.
+///   A message without sender is taken as local only if it was sent typed
+///   (`anon_send(hdl, x...)` builds a `mailbox_element_vals`): CAF's network
+///   layer delivers every message as a deserialized `caf::message`, and a
+///   peer's anonymous message has no sender either.
 /// - Indices in a message are checked against the receiver's own sizes
 ///   (`check_entry`, `check_batch`, `check_handshake`).
 ///
@@ -29,7 +35,9 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/actor_config.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/node_id.hpp>
@@ -66,6 +74,10 @@ void log_refused(const std::string& what);
 /// Returns whether `sender` is an actor of node `self` (false for none).
 bool is_local(const caf::strong_actor_ptr& sender, const caf::node_id& self);
 
+/// Sends `hdl` (a local actor) an exit with `reason` that a `guarded_actor`
+/// accepts (its sender is `hdl` itself), without an actor of one's own.
+void send_local_exit(const caf::actor& hdl, caf::exit_reason reason);
+
 /// Returns whether an `entry` from a local producer can be queued by a buffer
 /// with `partitions` partitions: a record needs a partition index below it,
 /// and a barrier never arrives this way.
@@ -92,7 +104,8 @@ public:
 
   caf::invoke_message_result consume(caf::mailbox_element& x) override;
 
-  /// Returns whether the current message comes from an actor of this node.
+  /// Returns whether the current message comes from an actor of this node,
+  /// or was sent anonymously and typed on this node (see the file comment).
   bool sender_is_local();
 
   /// Counts and logs the current message as refused if its sender is not on

@@ -216,7 +216,7 @@ caf::error instance::start(const options& opts) {
     auto hdl = sys.spawn(cache_actor, static_cast<uint32_t>(i - 1), tbl,
                          st.counters);
     if (auto err = register_as(sys, cache_name(i), hdl)) {
-      caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
+      send_local_exit(hdl, caf::exit_reason::user_shutdown);
       return undo(std::move(err));
     }
     view->partitions.push_back(hdl);

@@ -24,8 +24,8 @@ struct buffer_fixture : testing::fixture {
 
   ~buffer_fixture() {
     for (auto& hdl : partitions)
-      caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(buf, caf::exit_reason::user_shutdown);
+      send_local_exit(hdl, caf::exit_reason::user_shutdown);
+    send_local_exit(buf, caf::exit_reason::user_shutdown);
     run_streams();
   }
 

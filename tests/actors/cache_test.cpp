@@ -24,7 +24,7 @@ struct cache_fixture : testing::fixture {
   }
 
   ~cache_fixture() {
-    caf::anon_send_exit(cache, caf::exit_reason::user_shutdown);
+    send_local_exit(cache, caf::exit_reason::user_shutdown);
     run();
   }
 
