@@ -96,8 +96,9 @@ caf::invoke_message_result guarded_actor::consume(caf::mailbox_element& x) {
   if (content.match_elements<caf::exit_msg>() && !is_local(x.sender, node())) {
     // CAF quits on `kill` before any exit handler runs: refuse it here.
     guards().refused.fetch_add(1, std::memory_order_relaxed);
-    log_refused(std::string{"an exit message without a local sender to "} + name()
-                + " was refused: " + content.stringify().substr(0, 200));
+    log_refused(std::string{"an exit message without a local sender to "}
+                + name() + " was refused: "
+                + content.stringify().substr(0, 200));
     return caf::invoke_message_result::consumed;
   }
   return super::consume(x);
