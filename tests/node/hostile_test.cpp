@@ -145,8 +145,8 @@ TEST_CASE("a CAF peer's junk and exits to every actor it finds change "
 }
 
 TEST_CASE("forged entries, streams and local-only messages from a peer are "
-          "refused and counted; the cache node keeps running with its data "
-          "intact") {
+          "refused and counted, and the cache node keeps running with its "
+          "data intact") {
   auto stats = attack(HOSTILE_FORGED_PEER_PATH, 5'000);
   // Two streams with records for another partition; the third's buffer
   // index is out of range (its records are counted too).
