@@ -21,7 +21,7 @@ namespace supercache {
 
 namespace {
 
-using buffer_actor_ptr = caf::stateful_actor<buffer_state>*;
+using buffer_actor_ptr = buffer_actor_type*;
 
 /// Queues `x` on the stage and ships what credit allows: only full batches
 /// while more messages wait in the mailbox, everything once it is empty, so a
@@ -187,6 +187,15 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
   });
   return {
     [=](entry& x) {
+      if (self->refuse_remote("an entry"))
+        return;
+      if (!check_entry(x, self->state.partitions.size())) {
+        guards().refused.fetch_add(1, std::memory_order_relaxed);
+        log_refused("an entry for partition " + std::to_string(x.partition)
+                    + " (barrier " + std::to_string(x.barrier)
+                    + ") to a buffer was refused");
+        return;
+      }
       if (!self->state.failure) {
         push(self, std::move(x));
         return;
@@ -229,6 +238,9 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
       return barrier(self, false);
     },
     [=](stop_atom) -> caf::result<caf::ok_atom> {
+      if (self->refuse_remote("a stop"))
+        return caf::make_error(caf::sec::unexpected_message,
+                               "stop is for local actors only");
       self->state.stopping = true;
       if (self->state.failure) {
         self->quit();
@@ -243,12 +255,21 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
       if (i == flushes.end())
         return;
       auto sender = self->current_sender();
+      bool known = false;
       for (size_t p = 0; p < state.partitions.size(); ++p)
-        if (state.partitions[p] && state.partitions[p].address() == sender
-            && !i->second.acked[p]) {
-          i->second.acked[p] = true;
-          --i->second.acks_left;
+        if (state.partitions[p] && state.partitions[p].address() == sender) {
+          known = true;
+          if (!i->second.acked[p]) {
+            i->second.acked[p] = true;
+            --i->second.acks_left;
+          }
         }
+      if (!known) {
+        guards().refused.fetch_add(1, std::memory_order_relaxed);
+        log_refused("a flush acknowledgment from an actor that is no "
+                    "partition was ignored");
+        return;
+      }
       if (i->second.acks_left > 0)
         return;
       auto stop = i->second.stop;
@@ -280,6 +301,8 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
     },
     [=](reopen_atom, uint32_t partition, caf::actor& hdl,
         uint64_t processed) {
+      if (self->refuse_remote("a reopen"))
+        return;
       auto& state = self->state;
       if (partition >= state.partitions.size() || !hdl)
         return;

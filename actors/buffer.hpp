@@ -5,7 +5,9 @@
 /// **Messages.**
 /// - `(entry)`, from `instance::lazy_put` (already validated and admitted,
 ///   with its partition computed on the producer's thread): queued; no
-///   reply. Local only.
+///   reply. Local only: one from another node, a barrier, or one whose
+///   partition index is out of range is refused and counted
+///   (`guards().refused`, actors/remote_guard.hpp).
 /// - `(put_atom, record)`, from any actor (by registry name `buffer_N`):
 ///   validated and queued; replies `ok_atom`, `errc::invalid_record`,
 ///   `errc::overloaded` (at `max-pending` under `block` or `reject`: an actor
@@ -13,15 +15,20 @@
 /// - `(flush_atom)`, from `flush` or any actor: replies `ok_atom` once every
 ///   record this buffer received before it is visible in the cache.
 /// - `(stop_atom)`, from the instance's stop: drains like a flush, replies
-///   `ok_atom`, then terminates.
-/// - `(flushed_atom, id)`, from the cache partitions: barrier acknowledgments.
+///   `ok_atom`, then terminates. Local only (refused with
+///   `caf::sec::unexpected_message` from another node).
+/// - `(flushed_atom, id)`, from the cache partitions: barrier acknowledgments;
+///   from any other actor ignored and counted as refused.
 /// - `(refused_atom, uint64_t n)`, from the cache partitions (of this
-///   buffer only): `n` records arrived undecodable and were refused; counted
-///   as `lost`, before the acknowledgment of any barrier behind them.
+///   buffer only): `n` records arrived undecodable (or for another
+///   partition) and were refused; counted as `lost`, before the
+///   acknowledgment of any barrier behind them.
 /// - `(stats_atom)`, from any actor: replies its counters as JSON.
 /// - `(reopen_atom, uint32_t partition, actor, uint64_t processed)`, from the
 ///   instance's supervisor: partition `partition` was restarted as `actor`; the old one
-///   processed `processed` of this buffer's records.
+///   processed `processed` of this buffer's records. Local only.
+/// - Exits from other nodes are refused, unexpected messages counted and
+///   logged to stderr (`guarded_actor`).
 ///
 /// **Streaming.** A continuous stream stage with one outbound path per cache
 /// partition (`partitioned_output`) carries records in batches; batch size and
@@ -94,6 +101,7 @@
 #include "core/buffer_counters.hpp"
 #include "actors/messages.hpp"
 #include "actors/partitioned_output.hpp"
+#include "actors/remote_guard.hpp"
 #include <supercache/record.hpp>
 #include <supercache/options.hpp>
 
@@ -180,8 +188,11 @@ struct buffer_state {
 /// dropped, pending, batches, avg_batch.
 nlohmann::json to_json(const buffer_counters& x);
 
+/// A buffer actor.
+using buffer_actor_type = caf::stateful_actor<buffer_state, guarded_actor>;
+
 /// Returns the behavior of a buffer streaming into `partitions`.
-caf::behavior buffer_actor(caf::stateful_actor<buffer_state>* self,
+caf::behavior buffer_actor(buffer_actor_type* self,
                            std::vector<caf::actor> partitions,
                            buffer_settings settings);
 

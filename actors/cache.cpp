@@ -15,7 +15,7 @@ namespace supercache {
 
 namespace {
 
-using cache_actor_ptr = caf::stateful_actor<cache_state>*;
+using cache_actor_ptr = cache_actor_type*;
 
 using buffer_slot = cache_state::buffer_slot;
 
@@ -62,15 +62,30 @@ void close_stream(cache_actor_ptr self, const buffer_slot& slot,
 
 } // namespace
 
-caf::behavior cache_actor(caf::stateful_actor<cache_state>* self,
+caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
                           std::shared_ptr<table> data,
                           std::shared_ptr<counter_board> board) {
+  self->state.index = index;
   self->state.data = std::move(data);
   self->state.board = std::move(board);
   return {
     [=](caf::stream<entry> in, uint32_t buffer_index) {
       // One sink per buffer; barriers are acknowledged to that buffer.
       auto upstream = caf::actor_cast<caf::actor>(self->current_sender());
+      if (!check_handshake(buffer_index)) {
+        // Take the stream, store none of it (see cache.hpp).
+        guards().refused.fetch_add(1, std::memory_order_relaxed);
+        log_refused("a stream with buffer index "
+                    + std::to_string(buffer_index) + " to cache partition "
+                    + std::to_string(self->state.index + 1) + " was refused");
+        return caf::attach_stream_sink(
+          self, in, [](caf::unit_t&) {},
+          [](caf::unit_t&, std::vector<entry>& batch) {
+            guards().refused_records.fetch_add(batch.size(),
+                                               std::memory_order_relaxed);
+          },
+          [](caf::unit_t&, const caf::error&) {});
+      }
       auto stream = self->state.next_stream++;
       auto slot = buffer_slot{upstream.node(), buffer_index};
       self->state.open[slot].push_back(stream);
@@ -84,7 +99,15 @@ caf::behavior cache_actor(caf::stateful_actor<cache_state>* self,
       return caf::attach_stream_sink(
         self, in, [](caf::unit_t&) {},
         [=](caf::unit_t&, std::vector<entry>& batch) {
-          // Counted before `insert`, which moves the stored records out.
+          if (auto n = check_batch(batch, self->state.index); n > 0) {
+            guards().refused_records.fetch_add(n, std::memory_order_relaxed);
+            log_refused(std::to_string(n) + " records for another partition "
+                        "to cache partition "
+                        + std::to_string(self->state.index + 1)
+                        + " were refused");
+          }
+          // Counted before `insert`, which moves the stored records out;
+          // records blanked above count too.
           auto refused = std::count_if(batch.begin(), batch.end(),
                                        [](const entry& x) {
                                          return is_refused(x);

@@ -3,8 +3,13 @@
 /// A cache partition: the actor that owns one share of the data.
 ///
 /// **Messages.**
-/// - `(stream<entry>, uint32_t buffer_index)` handshake, from each buffer:
-///   opens one stream sink per buffer; every batch is applied in arrival
+/// - `(stream<entry>, uint32_t buffer_index)` handshake, from each buffer,
+///   local or on a producer node: a `buffer_index` of `max_registered_id` or
+///   more is refused (counted in `guards().refused`, its records in
+///   `refused_records`, nothing stored, no barrier answered). Records whose
+///   `partition` is not this partition's index are refused and counted in
+///   `guards().refused_records`; the rest of their batch is stored.
+///   Opens one stream sink per buffer; every batch is applied in arrival
 ///   order under one write lock, and the records processed are counted per
 ///   buffer (so a buffer can tell which records died with a partition).
 ///   A barrier entry in a batch is answered with `(flushed_atom, id)` to the
@@ -19,6 +24,9 @@
 /// - `(size_atom)`, from any actor: replies the number of records (`uint64_t`).
 /// - `(stats_atom)`, from any actor: replies records, bytes, batches and
 ///   batched_records as JSON.
+///
+/// - Exits from other nodes are refused, unexpected messages counted and
+///   logged to stderr (`guarded_actor`, actors/remote_guard.hpp).
 ///
 /// **Reads without messages.** The partition's `table` is shared with
 /// `instance::get`/`size`, which read it under a shared lock from any thread.
@@ -63,6 +71,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/remote_guard.hpp"
 #include "core/buffer_counters.hpp"
 #include "core/table.hpp"
 
@@ -84,6 +93,9 @@ struct cache_state {
     uint64_t barrier;
   };
 
+  /// This partition's index (0-based): records for another one are refused.
+  uint32_t index = 0;
+
   /// The partition's records, shared with readers on other threads.
   std::shared_ptr<table> data;
 
@@ -103,9 +115,12 @@ struct cache_state {
   static inline const char* name = "supercache.cache";
 };
 
-/// Returns the behavior of a cache partition that owns `data` and counts
-/// the records it processed of each local buffer into `board` (if any).
-caf::behavior cache_actor(caf::stateful_actor<cache_state>* self,
+/// A cache partition actor.
+using cache_actor_type = caf::stateful_actor<cache_state, guarded_actor>;
+
+/// Returns the behavior of cache partition `index` that owns `data` and
+/// counts the records it processed of each local buffer into `board` (if any).
+caf::behavior cache_actor(cache_actor_type* self, uint32_t index,
                           std::shared_ptr<table> data,
                           std::shared_ptr<counter_board> board);
 

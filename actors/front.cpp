@@ -31,7 +31,7 @@ void flush_all(caf::event_based_actor* self,
 
 } // namespace
 
-caf::behavior front_actor(caf::event_based_actor* self, front_hooks hooks) {
+caf::behavior front_actor(guarded_actor* self, front_hooks hooks) {
   return {
     [=](caf::get_atom) {
       return caf::make_message(hooks.partitions(), hooks.settings());

@@ -18,6 +18,9 @@
 /// - `(size_atom)`: replies the records in all partitions (`uint64_t`).
 /// - `(stats_atom)`: replies the cache's `supercache::stats()` (`record`).
 ///
+/// Exits from other nodes are refused, unexpected messages counted and
+/// logged to stderr (`guarded_actor`): a peer cannot close the port.
+///
 /// **Order and loss.** The front holds no records: producers stream straight
 /// to the partitions, and the cache's own guarantees apply.
 ///
@@ -38,6 +41,8 @@
 #include <caf/timespan.hpp>
 
 #include <supercache/record.hpp>
+
+#include "actors/remote_guard.hpp"
 
 namespace supercache {
 
@@ -63,6 +68,6 @@ struct front_hooks {
 };
 
 /// Returns the behavior of a front that answers with `hooks`.
-caf::behavior front_actor(caf::event_based_actor* self, front_hooks hooks);
+caf::behavior front_actor(guarded_actor* self, front_hooks hooks);
 
 } // namespace supercache

@@ -18,6 +18,11 @@
 /// | `(get_atom, record pattern)`         | cache  | any actor        | `std::vector<record>`     |
 /// | `(size_atom)`                        | cache  | any actor        | `uint64_t`                |
 /// | `(stats_atom)`                       | both   | any actor        | counters as `record`      |
+///
+/// `stop_atom`, `entry`, `reopen_atom` and `watch_atom`/`retry_atom` are
+/// local only: refused from another node (actors/remote_guard.hpp), as are
+/// exits; a stream from another node is checked (buffer index, partition
+/// of each record) before anything is stored.
 
 #include <cstdint>
 #include <string>

@@ -82,15 +82,21 @@ public:
 
   // -- pushing ----------------------------------------------------------------
 
-  /// Queues `x` for `partition`.
-  void push_to(size_t partition, T&& x) {
+  /// Queues `x` for `partition`; returns false (and drops `x`) if there is
+  /// no such partition.
+  bool push_to(size_t partition, T&& x) {
+    if (partition >= queues_.size())
+      return false;
     queues_[partition].emplace_back(std::move(x));
+    return true;
   }
 
   /// Removes up to `n` of the oldest elements queued for `partition` that are
   /// no barriers (`is_barrier(x)`, found by ADL), in one pass; returns how
   /// many it removed.
   size_t drop_oldest(size_t partition, size_t n) {
+    if (partition >= queues_.size())
+      return 0;
     auto& q = queues_[partition];
     size_t dropped = 0;
     auto last = q.begin();

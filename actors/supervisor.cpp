@@ -21,7 +21,7 @@ using watch_map = std::map<caf::actor_addr, watched>;
 
 } // namespace
 
-caf::behavior supervisor_actor(caf::event_based_actor* self,
+caf::behavior supervisor_actor(guarded_actor* self,
                                partition_hook restart_partition,
                                buffer_hook restart_buffer) {
   auto watching = std::make_shared<watch_map>();
@@ -64,9 +64,13 @@ caf::behavior supervisor_actor(caf::event_based_actor* self,
   });
   return {
     [=](watch_atom, bool is_partition, uint32_t index, caf::actor& hdl) {
-      watch(is_partition, index, std::move(hdl));
+      if (!self->refuse_remote("a watch"))
+        watch(is_partition, index, std::move(hdl));
     },
-    [=](retry_atom, uint32_t index) { restart(false, index); },
+    [=](retry_atom, uint32_t index) {
+      if (!self->refuse_remote("a retry"))
+        restart(false, index);
+    },
   };
 }
 

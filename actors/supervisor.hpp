@@ -14,6 +14,8 @@
 ///   partition processed of that buffer's records.
 /// - `(retry_atom, uint32_t index)`, to itself: a buffer restart that found
 ///   a start or stop holding the lifecycle lock is tried again 1 ms later.
+/// - Both are local only: from another node they are refused and counted,
+///   as are exits from another node (`guarded_actor`).
 ///
 /// **Order and loss.** See `cache.hpp` and `buffer.hpp` for what survives a
 /// restart; the supervisor itself holds no records.
@@ -30,6 +32,7 @@
 #include <caf/event_based_actor.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/remote_guard.hpp"
 #include "core/table.hpp"
 
 namespace supercache {
@@ -51,7 +54,7 @@ using buffer_hook = std::function<std::optional<caf::actor>(uint32_t index)>;
 
 /// Returns the behavior of a supervisor that restarts partitions with
 /// `restart_partition` and buffers with `restart_buffer`.
-caf::behavior supervisor_actor(caf::event_based_actor* self,
+caf::behavior supervisor_actor(guarded_actor* self,
                                partition_hook restart_partition,
                                buffer_hook restart_buffer);
 

@@ -76,13 +76,15 @@ size_t table::insert(std::vector<entry>& xs, uint32_t upstream) {
     failed_.fetch_add(failed, std::memory_order_relaxed);
   if (upstream < processed_.size())
     processed_[upstream].fetch_add(processed, std::memory_order_release);
-  // The records are visible now: time the sampled ones.
+  // The records are visible now: time the sampled ones. A time that is not
+  // in the past (a peer sends any value) is no sample.
   int64_t now = 0;
   for (auto& x : xs)
     if (x.enqueued_ns != 0) {
       if (now == 0)
         now = steady_ns();
-      latency_.record(now - x.enqueued_ns);
+      if (x.enqueued_ns > 0 && x.enqueued_ns <= now)
+        latency_.record(now - x.enqueued_ns);
     }
   batches_.fetch_add(1, std::memory_order_relaxed);
   batched_records_.fetch_add(applied, std::memory_order_relaxed);

@@ -66,7 +66,7 @@ std::optional<partition_restart> restart_partition(instance_state& st,
   auto view = std::make_shared<cache_view>(*cache);
   auto old = view->tables[index];
   auto tbl = std::make_shared<table>(view->opts.type, view->layout);
-  auto hdl = st.sys.spawn(cache_actor, tbl, st.counters);
+  auto hdl = st.sys.spawn(cache_actor, index, tbl, st.counters);
   reregister(st.sys, cache_name(index + 1), hdl);
   view->partitions[index] = hdl;
   view->tables[index] = std::move(tbl);
@@ -213,9 +213,10 @@ caf::error instance::start(const options& opts) {
   };
   for (size_t i = 1; i <= view->opts.partitions; ++i) {
     auto tbl = std::make_shared<table>(opts.type, view->layout);
-    auto hdl = sys.spawn(cache_actor, tbl, st.counters);
+    auto hdl = sys.spawn(cache_actor, static_cast<uint32_t>(i - 1), tbl,
+                         st.counters);
     if (auto err = register_as(sys, cache_name(i), hdl)) {
-      caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
+      send_local_exit(hdl, caf::exit_reason::user_shutdown);
       return undo(std::move(err));
     }
     view->partitions.push_back(hdl);

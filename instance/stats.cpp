@@ -75,6 +75,9 @@ caf::expected<record> local_stats(instance_state& st) {
                           {"p99", us(0.99)},
                           {"p999", us(0.999)},
                           {"max", latency.max() / 1e3}}},
+                        {"unexpected", guards().unexpected.load()},
+                        {"refused", guards().refused.load()},
+                        {"refused_records", guards().refused_records.load()},
                         {"buffers", std::move(bufs)},
                         {"partitions", std::move(parts)}};
 }

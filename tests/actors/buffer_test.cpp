@@ -14,7 +14,8 @@ struct buffer_fixture : testing::fixture {
   buffer_fixture() {
     for (int i = 0; i < 2; ++i) {
       tables.push_back(std::make_shared<table>(table_type::set, layout));
-      partitions.push_back(sys.spawn(cache_actor, tables.back(),
+      partitions.push_back(sys.spawn(cache_actor, static_cast<uint32_t>(i),
+                                     tables.back(),
                                      std::shared_ptr<counter_board>{}));
     }
     buf = sys.spawn(buffer_actor, partitions, buffer_settings{layout});
@@ -23,8 +24,8 @@ struct buffer_fixture : testing::fixture {
 
   ~buffer_fixture() {
     for (auto& hdl : partitions)
-      caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(buf, caf::exit_reason::user_shutdown);
+      send_local_exit(hdl, caf::exit_reason::user_shutdown);
+    send_local_exit(buf, caf::exit_reason::user_shutdown);
     run_streams();
   }
 

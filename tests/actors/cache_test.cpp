@@ -18,12 +18,13 @@ struct cache_fixture : testing::fixture {
   explicit cache_fixture(table_type type = table_type::set,
                          record_layout layout = record_layout{})
     : data(std::make_shared<table>(type, layout)),
-      cache(sys.spawn(cache_actor, data, std::shared_ptr<counter_board>{})) {
+      cache(sys.spawn(cache_actor, uint32_t{0}, data,
+                      std::shared_ptr<counter_board>{})) {
     run();
   }
 
   ~cache_fixture() {
-    caf::anon_send_exit(cache, caf::exit_reason::user_shutdown);
+    send_local_exit(cache, caf::exit_reason::user_shutdown);
     run();
   }
 

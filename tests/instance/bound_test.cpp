@@ -117,7 +117,7 @@ TEST_CASE("a flush racing a killed buffer returns, and every accepted "
         std::this_thread::yield();
       auto victim = registered(sys, buffer::name(1 + round % 2));
       if (victim)
-        caf::anon_send_exit(victim, caf::exit_reason::kill);
+        supercache::send_local_exit(victim, caf::exit_reason::kill);
     }};
     go = true;
     auto err = inst.flush();
@@ -151,7 +151,7 @@ TEST_CASE_FIXTURE(testing::fixture,
   auto part = caf::actor_cast<caf::actor>(sys.registry().get(cache_name(1)));
   REQUIRE(part);
   REQUIRE_EQ(cache.lazy_put(make_record(1)), caf::none);
-  caf::anon_send_exit(part, caf::exit_reason::user_shutdown);
+  supercache::send_local_exit(part, caf::exit_reason::user_shutdown);
   run();
   auto err = cache.flush();
   CHECK_EQ(err, errc::timeout);

@@ -81,7 +81,7 @@ TEST_CASE("partitions killed repeatedly under load are restarted and every "
   auto accepted = produce_while(2, 200'000, 25'000, refused, [&] {
     auto victim = registered(sys, cache_name(1 + kills % 2));
     REQUIRE(victim);
-    caf::anon_send_exit(victim, caf::exit_reason::kill);
+    supercache::send_local_exit(victim, caf::exit_reason::kill);
     ++kills;
   });
   REQUIRE_EQ(flush(), caf::none);
@@ -121,7 +121,7 @@ TEST_CASE("a killed buffer is replaced while producers run: they see no "
       [&] {
         auto victim = registered(sys, buffer::name(1 + kills % 2));
         REQUIRE(victim);
-        caf::anon_send_exit(victim, caf::exit_reason::kill);
+        supercache::send_local_exit(victim, caf::exit_reason::kill);
         ++kills;
       },
       round * 10'000'000);
@@ -167,7 +167,8 @@ TEST_CASE_FIXTURE(testing::fixture,
     if (x == bad)
       throw std::runtime_error("injected failure");
   });
-  auto part = sys.spawn(cache_actor, tbl, std::shared_ptr<counter_board>{});
+  auto part = sys.spawn(cache_actor, uint32_t{0}, tbl,
+                       std::shared_ptr<counter_board>{});
   auto buf = sys.spawn(buffer_actor, std::vector<caf::actor>{part},
                        buffer_settings{layout});
   run_streams();
@@ -180,7 +181,7 @@ TEST_CASE_FIXTURE(testing::fixture,
   CHECK_EQ(tbl->failed(), 1u);
   CHECK(tbl->get(key_of(make_record(13), layout)).empty());
   CHECK_EQ(tbl->get(key_of(make_record(14), layout)).size(), 1u);
-  caf::anon_send_exit(buf, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(part, caf::exit_reason::user_shutdown);
+  supercache::send_local_exit(buf, caf::exit_reason::user_shutdown);
+  supercache::send_local_exit(part, caf::exit_reason::user_shutdown);
   run_streams();
 }
