@@ -79,7 +79,7 @@ TEST_CASE_FIXTURE(testing::fixture,
                   "as lost") {
   record_layout layout;
   auto tbl = std::make_shared<table>(table_type::set, layout);
-  auto part = sys.spawn(cache_actor, tbl, std::shared_ptr<counter_board>{});
+  auto part = sys.spawn(cache_actor, uint32_t{0}, tbl, std::shared_ptr<counter_board>{});
   buffer_settings settings{layout};
   settings.counters = std::make_shared<buffer_counters>();
   auto& ctr = *settings.counters;
