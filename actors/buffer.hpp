@@ -16,9 +16,8 @@
 ///   `ok_atom`, then terminates.
 /// - `(flushed_atom, id)`, from the cache partitions: barrier acknowledgments.
 /// - `(stats_atom)`, from any actor: replies its counters as JSON.
-/// - `(reopen_atom, uint32_t partition, actor, uint64_t processed)`, from the
-///   instance's supervisor: partition `partition` was restarted as `actor`; the old one
-///   processed `processed` of this buffer's records.
+/// - `(reopen_atom, uint32_t partition, actor)`, from the instance's
+///   supervisor: partition `partition` was restarted as `actor`.
 ///
 /// **Streaming.** A continuous stream stage with one outbound path per cache
 /// partition (`partitioned_output`) carries records in batches; batch size and
@@ -31,14 +30,18 @@
 /// arrived; each goes to exactly one partition. When a partition dies, the
 /// records still queued for it stay in the stage and go to its replacement
 /// (`reopen_atom`); records that were in flight to it and not processed are
-/// counted as `lost`; pending flushes send their barrier again to the
-/// replacement and complete once it acknowledges.
+/// counted as `lost` as soon as the buffer learns of the death (each stream
+/// has a ledger of shipped and processed records, `counter_board`); pending
+/// flushes send their barrier again to the replacement and complete once it
+/// acknowledges.
 ///
 /// **Death.** A buffer that dies (an exception, a kill) is replaced by the
 /// supervisor under its name and index (`instance/buffers.cpp`,
 /// `restart_buffer`); producers see `not_started` meanwhile. The records it
 /// held (in its mailbox or stage, not shipped) are counted as `lost`; the
-/// batches it had shipped are stored: its streams end with the close CAF
+/// batches it had shipped are stored, or counted as `lost` if their
+/// partition dies before processing them (the supervisor settles the dead
+/// buffer's ledgers, `counter_board::buffer_gone`): its streams end with the close CAF
 /// sends when it terminates, behind those batches (`partitioned_output::
 /// abort` sends none of its own), and a partition acknowledges barriers of
 /// the replacement only after that close (`cache.hpp`). A flush the buffer
@@ -121,6 +124,11 @@ struct buffer_settings {
   /// one that goes away is not restarted, so the buffer gives up (see
   /// **Remote cache** above).
   bool remote = false;
+
+  /// The instance's counters and stream ledgers, shared with the local
+  /// partitions; null for a remote cache (and in tests of a lone buffer):
+  /// then records in flight to a partition that dies are not counted.
+  std::shared_ptr<counter_board> board;
 };
 
 /// State of a buffer actor.
@@ -162,9 +170,8 @@ struct buffer_state {
   /// Set by `stop_atom`: the buffer takes no more `put_atom`s.
   bool stopping = false;
 
-  /// Records shipped to a partition that died, until its replacement tells
-  /// how many of them the dead one processed.
-  std::vector<uint64_t> unprocessed;
+  /// The ledger of the stream to each partition (null without a board).
+  std::vector<std::shared_ptr<stream_ledger>> ledgers;
 
   /// Set once a remote partition went away: every later request fails with
   /// it (`errc::unreachable`).

@@ -31,9 +31,8 @@ void table::insert(packed x) {
   insert_locked(std::move(x));
 }
 
-size_t table::insert(std::vector<entry>& xs, uint32_t upstream) {
+size_t table::insert(std::vector<entry>& xs) {
   size_t applied = 0;
-  size_t processed = 0;
   size_t failed = 0;
   {
     std::unique_lock<std::shared_mutex> guard{mtx_};
@@ -53,7 +52,6 @@ size_t table::insert(std::vector<entry>& xs, uint32_t upstream) {
       auto& x = xs[i];
       if (x.barrier != 0 || x.value.empty())
         continue;
-      ++processed;
       try {
         if (fault_)
           fault_(x.value);
@@ -70,8 +68,6 @@ size_t table::insert(std::vector<entry>& xs, uint32_t upstream) {
   }
   if (failed > 0)
     failed_.fetch_add(failed, std::memory_order_relaxed);
-  if (upstream < processed_.size())
-    processed_[upstream].fetch_add(processed, std::memory_order_release);
   // The records are visible now: time the sampled ones.
   int64_t now = 0;
   for (auto& x : xs)

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/timespan.hpp>
 
@@ -112,6 +113,12 @@ struct instance_state {
   std::array<caf::actor, max_registered_id> buffers;
   size_t num_buffers = 0;
 
+  /// The counts of the buffers stopped since the instance started (by
+  /// `buffer::stop`, or before a `buffer::start`): `stats` keeps them in its
+  /// totals, so that what those buffers dropped or lost while stopping
+  /// stays counted. Written under `lifecycle`.
+  buffer_counters retired;
+
   /// Whether buffers run (between `start_buffers` and `stop_buffers`, also
   /// while the gate is closed for a replacement); written under `lifecycle`.
   std::atomic<bool> buffers_running{false};
@@ -141,10 +148,11 @@ caf::error register_as(caf::actor_system& sys, caf::atom_value name,
 /// Starts `n` buffers on the running cache. Callers hold `st.lifecycle`.
 caf::error start_buffers(const std::shared_ptr<instance_state>& st, size_t n);
 
-/// Replaces buffer `index` after it died (the supervisor's hook): the
+/// Replaces buffer `index` after `dead` died (the supervisor's hook): the
 /// replacement, an invalid handle if there is nothing to replace, or
 /// `std::nullopt` while a start or stop holds `st.lifecycle`.
-std::optional<caf::actor> restart_buffer(instance_state& st, uint32_t index);
+std::optional<caf::actor> restart_buffer(instance_state& st, uint32_t index,
+                                         const caf::actor_addr& dead);
 
 /// Replaces `name` in the registry with `hdl`.
 void reregister(caf::actor_system& sys, caf::atom_value name,
