@@ -208,7 +208,7 @@ TEST_CASE("partitions and buffers killed alternately under load are "
   // that died before it (or after it), and a replacement buffer meets a
   // restarted partition.
   size_t round = 0;
-  auto accepted = produce_while(2, 200'000, 10'000, refused, [&] {
+  auto accepted = produce_while(2, 300'000, 7'500, refused, [&] {
     auto part = cache_name(1 + (round / 2) % 2);
     auto buf = buffer::name(1 + round % 2);
     if (round % 2 == 0) {
@@ -235,7 +235,7 @@ TEST_CASE("partitions and buffers killed alternately under load are "
   MESSAGE("accepted " << accepted << ", kills " << kills << ", stored "
                       << stored << ", lost " << counter("lost")
                       << ", lost_stored " << counter("lost_stored"));
-  CHECK_GE(kills, 30u);
+  CHECK_GE(kills, 70u);
   CHECK_EQ(counter("enqueued"), static_cast<size_t>(accepted));
   CHECK_EQ(stored + counter("lost") + counter("lost_stored")
              + counter("dropped"),
@@ -245,5 +245,8 @@ TEST_CASE("partitions and buffers killed alternately under load are "
     CHECK(registered(sys, cache_name(i)));
     CHECK(registered(sys, buffer::name(i)));
   }
+  REQUIRE_EQ(lazy_put(make_record(-1)), caf::none);
+  REQUIRE_EQ(flush(), caf::none);
+  CHECK_EQ(get(make_record(-1))->size(), 1u);
   REQUIRE_EQ(stop(), caf::none);
 }

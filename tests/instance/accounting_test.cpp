@@ -1,0 +1,220 @@
+// Exact accounting when partitions and buffers die in any combination:
+// `stored + lost + lost_stored + dropped == accepted`. The cases run on the
+// test coordinator and place each death at a chosen point of the stream:
+// a partition that is not run keeps the batches shipped to it unprocessed.
+
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include "instance/state.hpp"
+#include "tests/fixture.hpp"
+
+using namespace supercache;
+using testing::make_record;
+using testing::registered;
+
+namespace {
+
+struct accounting : testing::fixture {
+  /// Starts the fixture's instance with one buffer and one partition and
+  /// opens its stream.
+  void start_one_by_one(overflow_policy policy = overflow_policy::block,
+                        size_t max_pending = options{}.max_pending) {
+    options opts;
+    opts.buffers = 1;
+    opts.partitions = 1;
+    opts.overflow = policy;
+    opts.max_pending = max_pending;
+    REQUIRE_EQ(cache.start(opts), caf::none);
+    run_streams();
+  }
+
+  caf::actor buffer() {
+    return registered(sys, buffer::name(1));
+  }
+
+  caf::actor partition() {
+    return registered(sys, cache_name(1));
+  }
+
+  /// Returns the table of the running partition.
+  std::shared_ptr<table> partition_table() {
+    return cache.state().load()->tables[0];
+  }
+
+  /// Puts keys `first` .. `first + n - 1`; returns how many were accepted.
+  int64_t put(int64_t first, int64_t n) {
+    int64_t accepted = 0;
+    for (int64_t i = first; i < first + n; ++i)
+      if (!cache.lazy_put(make_record(i)))
+        ++accepted;
+    return accepted;
+  }
+
+  /// Runs every job but `held`'s: the batches shipped to it wait in its
+  /// mailbox.
+  void run_all_but(const caf::actor& held) {
+    auto ptr = dynamic_cast<caf::resumable*>(
+      caf::actor_cast<caf::abstract_actor*>(held));
+    sched.run_jobs_filtered([&](caf::resumable* job) { return job != ptr; });
+  }
+
+  /// Kills `hdl` and runs it until it is gone, before anything else runs.
+  void kill_now(const caf::actor& hdl) {
+    caf::anon_send_exit(hdl, caf::exit_reason::kill);
+    sched.prioritize(hdl);
+    sched.run_once();
+  }
+
+  int64_t counter(const char* name) {
+    return (*cache.stats())[name].get<int64_t>();
+  }
+
+  /// Checks `stored + lost + lost_stored + dropped == accepted` after a
+  /// flush.
+  void check_exact(int64_t accepted) {
+    REQUIRE_EQ(cache.flush(), caf::none);
+    auto stored = static_cast<int64_t>(*cache.size());
+    CAPTURE(stored);
+    CAPTURE(counter("lost"));
+    CAPTURE(counter("lost_stored"));
+    CAPTURE(counter("dropped"));
+    CHECK_EQ(counter("enqueued"), accepted);
+    CHECK_EQ(stored + counter("lost") + counter("lost_stored")
+               + counter("dropped"),
+             accepted);
+    CHECK_EQ(counter("pending"), 0);
+  }
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(accounting,
+                  "records in flight to a partition that died count as lost "
+                  "when their buffer dies before it learns of the death") {
+  start_one_by_one();
+  auto part = partition();
+  auto old_table = partition_table();
+  auto accepted = put(0, 40);
+  run_all_but(part);
+  REQUIRE_EQ(counter("written"), 40);
+  // The partition dies with the 40 records in its mailbox; the buffer dies
+  // before its down message (or the supervisor's reopen) reaches it.
+  kill_now(part);
+  kill_now(buffer());
+  run();
+  CHECK_EQ(old_table->size(), 0u);
+  CHECK_EQ(counter("lost"), 40);
+  CHECK_EQ(counter("lost_stored"), 0);
+  // The replacements work: new records are stored.
+  accepted += put(100, 10);
+  check_exact(accepted);
+  CHECK_EQ(*cache.size(), 10u);
+}
+
+TEST_CASE_FIXTURE(accounting,
+                  "records a dead buffer shipped count as lost when the "
+                  "partition holding them dies before processing them") {
+  start_one_by_one();
+  auto part = partition();
+  auto old_table = partition_table();
+  auto accepted = put(0, 40);
+  run_all_but(part);
+  REQUIRE_EQ(counter("written"), 40);
+  // The buffer dies and is replaced; then the partition, still holding its
+  // batches, dies too.
+  kill_now(buffer());
+  run_all_but(part);
+  REQUIRE(buffer());
+  kill_now(part);
+  run();
+  CHECK_EQ(old_table->size(), 0u);
+  CHECK_EQ(counter("lost"), 40);
+  accepted += put(100, 10);
+  check_exact(accepted);
+  CHECK_EQ(*cache.size(), 10u);
+}
+
+TEST_CASE_FIXTURE(accounting,
+                  "a replacement buffer is not credited with what a dead "
+                  "partition processed of the records of the buffer it "
+                  "replaced") {
+  start_one_by_one();
+  auto part = partition();
+  auto old_table = partition_table();
+  // The first buffer's 40 records are stored; it dies.
+  auto accepted = put(0, 40);
+  REQUIRE_EQ(cache.flush(), caf::none);
+  kill_now(buffer());
+  run();
+  REQUIRE(buffer());
+  // Its replacement ships 30 records that the partition never processes.
+  accepted += put(100, 30);
+  run_all_but(part);
+  REQUIRE_EQ(counter("written"), 70);
+  kill_now(part);
+  run();
+  CHECK_EQ(old_table->size(), 40u);
+  CHECK_EQ(counter("lost_stored"), 40);
+  CHECK_EQ(counter("lost"), 30);
+  check_exact(accepted);
+  CHECK_EQ(*cache.size(), 0u);
+}
+
+TEST_CASE_FIXTURE(accounting,
+                  "a buffer that learns of a partition's death counts what "
+                  "it shipped there and was not processed as lost, once") {
+  start_one_by_one();
+  auto part = partition();
+  auto accepted = put(0, 40);
+  run_all_but(part);
+  REQUIRE_EQ(counter("written"), 40);
+  kill_now(part);
+  // The buffer learns of it (down message, then the supervisor's reopen)
+  // and ships later records to the replacement.
+  run();
+  CHECK_EQ(counter("lost"), 40);
+  accepted += put(100, 10);
+  check_exact(accepted);
+  CHECK_EQ(*cache.size(), 10u);
+  CHECK_EQ(counter("lost"), 40);
+}
+
+TEST_CASE_FIXTURE(testing::fixture,
+                  "under drop-oldest, records the buffer drops while "
+                  "stopping stay counted in stats after buffer::stop") {
+  options opts;
+  opts.buffers = 1;
+  opts.partitions = 1;
+  opts.overflow = overflow_policy::drop_oldest;
+  opts.max_pending = 10;
+  REQUIRE_EQ(start(sys, opts), caf::none);
+  run_streams();
+  // Twice the bound is accepted without waiting; the buffer has not run, so
+  // it drops while it drains on stop.
+  int64_t accepted = 0;
+  for (int64_t i = 0; i < 20; ++i)
+    if (!lazy_put(make_record(i)))
+      ++accepted;
+  REQUIRE_EQ(accepted, 20);
+  REQUIRE_EQ(buffer::stop(), caf::none);
+  auto counter = [](const char* name) {
+    return (*stats())[name].get<int64_t>();
+  };
+  auto stored = static_cast<int64_t>(*size());
+  CAPTURE(stored);
+  CHECK_GT(counter("dropped"), 0);
+  CHECK_EQ(counter("enqueued"), accepted);
+  CHECK_EQ(stored + counter("dropped") + counter("lost"), accepted);
+  // Buffers started again add to the same totals.
+  REQUIRE_EQ(buffer::start(sys, 1), caf::none);
+  for (int64_t i = 100; i < 105; ++i)
+    if (!lazy_put(make_record(i)))
+      ++accepted;
+  REQUIRE_EQ(flush(), caf::none);
+  stored = static_cast<int64_t>(*size());
+  CHECK_EQ(counter("enqueued"), accepted);
+  CHECK_EQ(stored + counter("dropped") + counter("lost"), accepted);
+  REQUIRE_EQ(stop(), caf::none);
+}
