@@ -1,11 +1,16 @@
 // Exact accounting when partitions and buffers die in any combination:
-// `stored + lost + lost_stored + dropped == accepted`. The cases run on the
-// test coordinator and place each death at a chosen point of the stream:
+// `stored + lost + lost_stored + dropped == accepted`. The first cases run on
+// the test coordinator and place each death at a chosen point of the stream:
 // a partition that is not run keeps the batches shipped to it unprocessed.
+// The last one runs two actor systems over loopback.
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <thread>
 #include <vector>
+
+#include <caf/io/middleman.hpp>
 
 #include "instance/state.hpp"
 #include "tests/fixture.hpp"
@@ -162,25 +167,6 @@ TEST_CASE_FIXTURE(accounting,
   CHECK_EQ(*cache.size(), 0u);
 }
 
-TEST_CASE_FIXTURE(accounting,
-                  "a buffer that learns of a partition's death counts what "
-                  "it shipped there and was not processed as lost, once") {
-  start_one_by_one();
-  auto part = partition();
-  auto accepted = put(0, 40);
-  run_all_but(part);
-  REQUIRE_EQ(counter("written"), 40);
-  kill_now(part);
-  // The buffer learns of it (down message, then the supervisor's reopen)
-  // and ships later records to the replacement.
-  run();
-  CHECK_EQ(counter("lost"), 40);
-  accepted += put(100, 10);
-  check_exact(accepted);
-  CHECK_EQ(*cache.size(), 10u);
-  CHECK_EQ(counter("lost"), 40);
-}
-
 TEST_CASE_FIXTURE(testing::fixture,
                   "under drop-oldest, records the buffer drops while "
                   "stopping stay counted in stats after buffer::stop") {
@@ -217,4 +203,78 @@ TEST_CASE_FIXTURE(testing::fixture,
   CHECK_EQ(counter("enqueued"), accepted);
   CHECK_EQ(stored + counter("dropped") + counter("lost"), accepted);
   REQUIRE_EQ(stop(), caf::none);
+}
+
+namespace {
+
+/// A threaded config with CAF's network layer.
+struct net_config : testing::threaded_config {
+  net_config() {
+    load<caf::io::middleman>();
+  }
+};
+
+int64_t counter_of(instance& inst, const char* name) {
+  return (*inst.stats())[name].get<int64_t>();
+}
+
+} // namespace
+
+TEST_CASE("on a cache node that also serves a remote producer with the same "
+          "buffer index, a partition restart leaves the local buffer's "
+          "accounting exact") {
+  net_config node_cfg;
+  caf::actor_system node_sys{node_cfg};
+  instance node{node_sys};
+  options opts;
+  opts.buffers = 1;
+  opts.partitions = 2;
+  REQUIRE_EQ(node.start(opts), caf::none);
+  auto port = node.publish(0);
+  REQUIRE(port);
+  // The remote producer's buffer 1 streams into both partitions; all of its
+  // records are stored before the kills.
+  constexpr int64_t remote_records = 50'000;
+  {
+    net_config producer_cfg;
+    caf::actor_system producer_sys{producer_cfg};
+    instance producer{producer_sys};
+    options popts;
+    popts.buffers = 1;
+    popts.remote = "127.0.0.1:" + std::to_string(*port);
+    REQUIRE_EQ(producer.connect(popts), caf::none);
+    for (int64_t i = 0; i < remote_records; ++i)
+      REQUIRE_EQ(producer.lazy_put(make_record(1'000'000'000 + i)),
+                 caf::none);
+    REQUIRE_EQ(producer.flush(), caf::none);
+    REQUIRE_EQ(producer.stop(), caf::none);
+  }
+  REQUIRE_EQ(*node.size(), static_cast<size_t>(remote_records));
+  // The node's own buffer 1 streams while each partition is killed once:
+  // what was in flight to a dead partition is lost, and the remote
+  // producer's records that partition processed must not offset it.
+  std::atomic<int64_t> accepted{0};
+  std::thread producer{[&] {
+    for (int64_t i = 0; i < 150'000; ++i)
+      if (!node.lazy_put(make_record(i)))
+        ++accepted;
+  }};
+  for (size_t p = 1; p <= 2; ++p) {
+    while (accepted.load() < static_cast<int64_t>(p) * 50'000)
+      std::this_thread::yield();
+    caf::anon_send_exit(registered(node_sys, cache_name(p)),
+                        caf::exit_reason::kill);
+  }
+  producer.join();
+  REQUIRE_EQ(accepted.load(), 150'000);
+  REQUIRE_EQ(node.flush(), caf::none);
+  auto stored = static_cast<int64_t>(*node.size());
+  auto lost = counter_of(node, "lost");
+  auto lost_stored = counter_of(node, "lost_stored");
+  MESSAGE("stored " << stored << ", lost " << lost << ", lost_stored "
+                    << lost_stored);
+  CHECK_EQ(stored + lost + lost_stored + counter_of(node, "dropped"),
+           remote_records + accepted.load());
+  CHECK_EQ(counter_of(node, "pending"), 0);
+  REQUIRE_EQ(node.stop(), caf::none);
 }
