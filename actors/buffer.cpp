@@ -106,6 +106,7 @@ void close_path(buffer_actor_ptr self, size_t i) {
     out.remove_path(slot, caf::sec::runtime_error, true);
   }
   // Nothing more ships to it; it processes nothing more.
+  out.assign(caf::invalid_stream_slot, i);
   if (st.ledgers[i]) {
     st.settings.board->settle(self->id(), st.partitions[i]->id());
     st.ledgers[i] = nullptr;

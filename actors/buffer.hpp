@@ -39,12 +39,12 @@
 /// supervisor under its name and index (`instance/buffers.cpp`,
 /// `restart_buffer`); producers see `not_started` meanwhile. The records it
 /// held (in its mailbox or stage, not shipped) are counted as `lost`; the
-/// batches it had shipped are stored, or counted as `lost` if their
-/// partition dies before processing them (the supervisor settles the dead
-/// buffer's ledgers, `counter_board::buffer_gone`): its streams end with the close CAF
+/// batches it had shipped are stored: its streams end with the close CAF
 /// sends when it terminates, behind those batches (`partitioned_output::
 /// abort` sends none of its own), and a partition acknowledges barriers of
-/// the replacement only after that close (`cache.hpp`). A flush the buffer
+/// the replacement only after that close (`cache.hpp`). Batches whose
+/// partition died, or dies, before processing them are counted as `lost`
+/// by the supervisor (`counter_board::buffer_gone`). A flush the buffer
 /// had accepted before it died is never answered by it (CAF 0.17 drops the
 /// promise silently): `instance::flush` watches the buffer and asks its
 /// replacement; an actor's request ends with its own timeout.

@@ -11,7 +11,7 @@
 /// | `(entry)`                            | buffer | `lazy_put`       | none                      |
 /// | `(stream<entry>, uint32_t buffer)`   | cache  | buffer           | stream of batches         |
 /// | `(flushed_atom, uint64_t barrier)`   | buffer | cache            | none                      |
-/// | `(reopen_atom, idx, actor, n)`       | buffer | supervisor       | none                      |
+/// | `(reopen_atom, idx, actor)`          | buffer | supervisor       | none                      |
 /// | `(watch_atom, bool, idx, actor)`     | supervisor | the instance | none                      |
 /// | `(put_atom, record)`                 | cache  | `put`, any actor | `ok_atom` or an error     |
 /// | `(get_atom, record pattern)`         | cache  | any actor        | `std::vector<record>`     |

@@ -91,13 +91,6 @@ struct buffer_counters {
     lost_held += x.lost_held.load();
     processed += x.processed.load();
   }
-
-  /// Sets every count to 0.
-  void reset() noexcept {
-    for (auto* x : {&enqueued, &rejected, &written, &dropped, &batches, &lost,
-                    &lost_held, &processed})
-      x->store(0);
-  }
 };
 
 /// One stream from a local buffer to a local partition: what the buffer

@@ -159,8 +159,15 @@ caf::error stop_buffers(instance_state& st) {
   // Their streams: nothing more ships on them.
   for (auto& hdl : hdls)
     st.counters->buffer_gone(hdl.id());
+  // Their counters stay in the totals of `stats`.
+  auto retired = std::make_shared<counter_list>();
+  if (auto old = std::atomic_load(&st.retired))
+    *retired = *old;
+  retired->insert(retired->end(), st.counters->slots.begin(),
+                  st.counters->slots.begin() + st.num_buffers);
+  std::atomic_store(&st.retired,
+                    std::shared_ptr<const counter_list>{std::move(retired)});
   for (size_t i = 0; i < st.num_buffers; ++i) {
-    st.retired.add(*st.counters->slots[i]);
     st.sys.registry().erase(buffer::name(i + 1));
     st.buffers[i] = nullptr;
   }

@@ -288,7 +288,7 @@ caf::error instance::stop() {
     }
     st.store(nullptr);
     st.peer.clear();
-    st.retired.reset();
+    std::atomic_store(&st.retired, {});
     return result;
   }
   // The supervisor goes first, so the partitions' exits are not restarts;
@@ -310,7 +310,7 @@ caf::error instance::stop() {
   st.stopped_size.store(stored);
   // Nothing is in flight any more; the next start counts from 0.
   st.counters->clear();
-  st.retired.reset();
+  std::atomic_store(&st.retired, {});
   return result;
 }
 

@@ -49,6 +49,9 @@ struct cache_view {
 
 using cache_ptr = std::shared_ptr<const cache_view>;
 
+/// Counters of several buffers.
+using counter_list = std::vector<std::shared_ptr<buffer_counters>>;
+
 /// Everything one instance owns.
 struct instance_state {
   explicit instance_state(caf::actor_system& x);
@@ -113,11 +116,11 @@ struct instance_state {
   std::array<caf::actor, max_registered_id> buffers;
   size_t num_buffers = 0;
 
-  /// The counts of the buffers stopped since the instance started (by
-  /// `buffer::stop`, or before a `buffer::start`): `stats` keeps them in its
-  /// totals, so that what those buffers dropped or lost while stopping
-  /// stays counted. Written under `lifecycle`.
-  buffer_counters retired;
+  /// The counters of the buffers stopped since the instance started (by
+  /// `buffer::stop`): `stats` keeps them in its totals, so that what those
+  /// buffers dropped or lost while stopping stays counted. An immutable
+  /// list, swapped under `lifecycle`; read with `std::atomic_load`.
+  std::shared_ptr<const counter_list> retired;
 
   /// Whether buffers run (between `start_buffers` and `stop_buffers`, also
   /// while the gate is closed for a replacement); written under `lifecycle`.

@@ -25,7 +25,9 @@ nlohmann::json buffer_stats(instance_state& st, buffer_counters& total) {
       bufs.push_back(to_json(c));
       total.add(c);
     }
-  total.add(st.retired);
+  if (auto retired = std::atomic_load(&st.retired))
+    for (auto& c : *retired)
+      total.add(*c);
   if (auto cache = st.load())
     total.end_to_end = !cache->remote;
   return bufs;
