@@ -77,7 +77,7 @@ struct accounting : testing::fixture {
   }
 
   /// Checks `stored + lost + lost_stored + dropped == accepted` after a
-  /// flush.
+  /// flush, and that no ledger of a dead stream is left.
   void check_exact(int64_t accepted) {
     REQUIRE_EQ(cache.flush(), caf::none);
     auto stored = static_cast<int64_t>(*cache.size());
@@ -90,6 +90,9 @@ struct accounting : testing::fixture {
                + counter("dropped"),
              accepted);
     CHECK_EQ(counter("pending"), 0);
+    // Only the live stream (one buffer, one partition) has a ledger: every
+    // stream of a dead buffer or partition is settled and forgotten.
+    CHECK_EQ(cache.state().counters->open_streams(), 1u);
   }
 };
 
