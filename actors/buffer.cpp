@@ -75,18 +75,25 @@ caf::response_promise barrier(buffer_actor_ptr self, bool stop) {
 void open_path(buffer_actor_ptr self, size_t i) {
   auto& st = self->state;
   auto& out = st.stage->out();
+  auto& board = st.settings.board;
+  std::atomic<uint64_t>* shipped = nullptr;
+  if (board) {
+    st.ledgers[i] = board->open(st.settings.counters, self->id(),
+                                st.partitions[i]->id());
+    shipped = &st.ledgers[i]->shipped;
+  }
   auto slot = st.stage->add_outbound_path(st.partitions[i],
                                           std::make_tuple(st.settings.index));
-  out.assign(slot, i);
+  out.assign(slot, i, shipped);
   self->monitor(st.partitions[i]);
 }
 
 /// Forgets partition `i` after it died: its queue stays for the replacement,
-/// and every unacknowledged barrier is queued again for it.
+/// every unacknowledged barrier is queued again for it, and what was shipped
+/// to it and not processed is counted as lost.
 void close_path(buffer_actor_ptr self, size_t i) {
   auto& st = self->state;
   auto& out = st.stage->out();
-  st.unprocessed[i] += out.shipped_on_path(i);
   auto slot = out.slot_of(i);
   if (slot != caf::invalid_stream_slot) {
     // A handshake the dead partition never answered would keep the stage
@@ -99,6 +106,12 @@ void close_path(buffer_actor_ptr self, size_t i) {
       self->pending_stream_managers().erase(slot);
     }
     out.remove_path(slot, caf::sec::runtime_error, true);
+  }
+  // Nothing more ships to it; it processes nothing more.
+  out.assign(caf::invalid_stream_slot, i);
+  if (st.ledgers[i]) {
+    st.settings.board->settle(self->id(), st.partitions[i]->id());
+    st.ledgers[i] = nullptr;
   }
   st.partitions[i] = nullptr;
   for (auto& kvp : st.flushes)
@@ -170,7 +183,7 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
     caf::policy::arg<buffer_state::output>::value);
   auto& out = st.stage->out();
   out.partitions(st.partitions.size());
-  st.unprocessed.assign(st.partitions.size(), 0);
+  st.ledgers.resize(st.partitions.size());
   out.count_into(&st.settings.counters->written,
                  &st.settings.counters->batches);
   for (size_t i = 0; i < st.partitions.size(); ++i)
@@ -299,20 +312,15 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
           }))
         self->state.settings.counters->lost.fetch_add(n);
     },
-    [=](reopen_atom, uint32_t partition, caf::actor& hdl,
-        uint64_t processed) {
+    [=](reopen_atom, uint32_t partition, caf::actor& hdl) {
       if (self->refuse_remote("a reopen"))
         return;
       auto& state = self->state;
-      if (partition >= state.partitions.size() || !hdl)
+      if (partition >= state.partitions.size() || !hdl
+          || state.partitions[partition] == hdl)
         return;
       if (state.partitions[partition])
         close_path(self, partition); // the reopen overtook the down_msg
-      // What went to the dead partition and was never processed is lost.
-      auto& unprocessed = state.unprocessed[partition];
-      if (unprocessed > processed)
-        state.settings.counters->lost.fetch_add(unprocessed - processed);
-      unprocessed = 0;
       state.partitions[partition] = std::move(hdl);
       open_path(self, partition);
       state.stage->out().force_emit_batches();

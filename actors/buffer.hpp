@@ -24,9 +24,8 @@
 ///   partition) and were refused; counted as `lost`, before the
 ///   acknowledgment of any barrier behind them.
 /// - `(stats_atom)`, from any actor: replies its counters as JSON.
-/// - `(reopen_atom, uint32_t partition, actor, uint64_t processed)`, from the
-///   instance's supervisor: partition `partition` was restarted as `actor`; the old one
-///   processed `processed` of this buffer's records. Local only.
+/// - `(reopen_atom, uint32_t partition, actor)`, from the instance's
+///   supervisor: partition `partition` was restarted as `actor`. Local only.
 /// - Exits from other nodes are refused, unexpected messages counted and
 ///   logged to stderr (`guarded_actor`).
 ///
@@ -41,8 +40,10 @@
 /// arrived; each goes to exactly one partition. When a partition dies, the
 /// records still queued for it stay in the stage and go to its replacement
 /// (`reopen_atom`); records that were in flight to it and not processed are
-/// counted as `lost`; pending flushes send their barrier again to the
-/// replacement and complete once it acknowledges.
+/// counted as `lost` as soon as the buffer learns of the death (each stream
+/// has a ledger of shipped and processed records, `counter_board`); pending
+/// flushes send their barrier again to the replacement and complete once it
+/// acknowledges.
 ///
 /// **Death.** A buffer that dies (an exception, a kill) is replaced by the
 /// supervisor under its name and index (`instance/buffers.cpp`,
@@ -51,7 +52,9 @@
 /// batches it had shipped are stored: its streams end with the close CAF
 /// sends when it terminates, behind those batches (`partitioned_output::
 /// abort` sends none of its own), and a partition acknowledges barriers of
-/// the replacement only after that close (`cache.hpp`). A flush the buffer
+/// the replacement only after that close (`cache.hpp`). Batches whose
+/// partition died, or dies, before processing them are counted as `lost`
+/// by the supervisor (`counter_board::buffer_gone`). A flush the buffer
 /// had accepted before it died is never answered by it (CAF 0.17 drops the
 /// promise silently): `instance::flush` watches the buffer and asks its
 /// replacement; an actor's request ends with its own timeout.
@@ -132,6 +135,11 @@ struct buffer_settings {
   /// one that goes away is not restarted, so the buffer gives up (see
   /// **Remote cache** above).
   bool remote = false;
+
+  /// The instance's counters and stream ledgers, shared with the local
+  /// partitions; null for a remote cache (and in tests of a lone buffer):
+  /// then records in flight to a partition that dies are not counted.
+  std::shared_ptr<counter_board> board;
 };
 
 /// State of a buffer actor.
@@ -173,9 +181,8 @@ struct buffer_state {
   /// Set by `stop_atom`: the buffer takes no more `put_atom`s.
   bool stopping = false;
 
-  /// Records shipped to a partition that died, until its replacement tells
-  /// how many of them the dead one processed.
-  std::vector<uint64_t> unprocessed;
+  /// The ledger of the stream to each partition (null without a board).
+  std::vector<std::shared_ptr<stream_ledger>> ledgers;
 
   /// Set once a remote partition went away: every later request fails with
   /// it (`errc::unreachable`).

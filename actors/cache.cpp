@@ -90,12 +90,15 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
       auto slot = buffer_slot{upstream.node(), buffer_index};
       self->state.open[slot].push_back(stream);
       // A local buffer learns what this partition processed of its records
-      // (its bound counts records until they are stored).
-      std::shared_ptr<buffer_counters> counters;
-      auto& counter_slots = self->state.board;
-      if (counter_slots && upstream.node() == self->node()
-          && buffer_index < counter_slots->slots.size())
-        counters = counter_slots->slots[buffer_index];
+      // (its bound counts records until they are stored), and the stream's
+      // ledger what is still in flight (if this partition dies).
+      std::shared_ptr<stream_ledger> ledger;
+      auto ledgers = self->state.board;
+      if (ledgers && upstream.node() == self->node()
+          && buffer_index < ledgers->slots.size()
+          && ledgers->slots[buffer_index])
+        ledger = ledgers->open(ledgers->slots[buffer_index], upstream.id(),
+                               self->id());
       return caf::attach_stream_sink(
         self, in, [](caf::unit_t&) {},
         [=](caf::unit_t&, std::vector<entry>& batch) {
@@ -107,20 +110,21 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
                         + " were refused");
           }
           // Counted before `insert`, which moves the stored records out;
-          // records blanked above count too.
-          auto refused = std::count_if(batch.begin(), batch.end(),
-                                       [](const entry& x) {
-                                         return is_refused(x);
-                                       });
-          self->state.data->insert(batch, buffer_index);
+          // records blanked above count too. The sender counts them as
+          // lost, so they are processed for the ledger but not stored.
+          auto refused = static_cast<uint64_t>(
+            std::count_if(batch.begin(), batch.end(),
+                          [](const entry& x) { return is_refused(x); }));
+          self->state.data->insert(batch);
           if (refused > 0)
-            self->send(upstream, refused_atom::value,
-                       static_cast<uint64_t>(refused));
-          if (counters) {
-            auto n = std::count_if(batch.begin(), batch.end(),
-                                   [](const entry& x) { return !is_barrier(x); });
-            counters->processed.fetch_add(static_cast<uint64_t>(n - refused),
-                                          std::memory_order_relaxed);
+            self->send(upstream, refused_atom::value, refused);
+          if (ledger) {
+            auto n = static_cast<uint64_t>(
+              std::count_if(batch.begin(), batch.end(),
+                            [](const entry& x) { return !is_barrier(x); }));
+            ledger->processed.fetch_add(n, std::memory_order_relaxed);
+            ledger->counters->processed.fetch_add(n - refused,
+                                                  std::memory_order_relaxed);
           }
           for (auto& x : batch)
             if (x.barrier != 0)
@@ -130,9 +134,14 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
           if (err)
             CAF_LOG_WARNING("stream from a buffer closed: " << err);
           // Without a behavior the partition is terminating (its state may
-          // be gone already): nobody waits for its acknowledgments.
-          if (self->has_behavior())
+          // be gone already): nobody waits for its acknowledgments, and the
+          // supervisor settles the ledger (`counter_board::partition_gone`).
+          // Otherwise the buffer ended the stream behind its last batch.
+          if (self->has_behavior()) {
             close_stream(self, slot, stream);
+            if (ledger)
+              ledgers->settle(upstream.id(), self->id());
+          }
         });
     },
     [=](caf::put_atom, const record& x) -> caf::result<caf::ok_atom> {

@@ -10,8 +10,10 @@
 ///   `partition` is not this partition's index are refused and counted in
 ///   `guards().refused_records`; the rest of their batch is stored.
 ///   Opens one stream sink per buffer; every batch is applied in arrival
-///   order under one write lock, and the records processed are counted per
-///   buffer (so a buffer can tell which records died with a partition).
+///   order under one write lock. For a buffer of this node, the records
+///   processed are counted in the ledger of that stream (`counter_board`:
+///   one per buffer and partition actor, so what died with a partition is
+///   told apart per stream; a remote producer's stream has none).
 ///   A barrier entry in a batch is answered with `(flushed_atom, id)` to the
 ///   buffer that opened the stream, after every record before it is stored
 ///   and once no older stream of the same buffer slot (node and index) is
@@ -42,7 +44,9 @@
 /// **Failure.** A partition that dies (an exit, an exception) is restarted
 /// by the supervisor with an empty table: the records it stored are gone and
 /// counted as `lost_stored`; buffers keep the records they still hold and
-/// reopen their streams to the new partition.
+/// reopen their streams to the new partition; what local buffers shipped
+/// to it and it never processed is counted as `lost` (by a live buffer
+/// when it learns of the death, by the supervisor for a dead one).
 ///
 /// A buffer that dies is replaced under the same index, and its stream here
 /// stays open until CAF closes it behind the last batch the dead buffer
@@ -108,8 +112,9 @@ struct cache_state {
   /// Acknowledgments held back, in the order their barriers arrived.
   std::vector<held_ack> held;
 
-  /// Counters of the local buffers by index, or null: the partition advances
-  /// `processed` of a local buffer by each batch it applies.
+  /// Counters of the local buffers by index and the stream ledgers, or
+  /// null: the partition advances `processed` of a local buffer, and of its
+  /// stream's ledger, by each batch it applies.
   std::shared_ptr<counter_board> board;
 
   static inline const char* name = "supercache.cache";

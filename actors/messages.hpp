@@ -12,7 +12,7 @@
 /// | `(stream<entry>, uint32_t buffer)`   | cache  | buffer           | stream of batches         |
 /// | `(flushed_atom, uint64_t barrier)`   | buffer | cache            | none                      |
 /// | `(refused_atom, uint64_t n)`         | buffer | cache            | none                      |
-/// | `(reopen_atom, idx, actor, n)`       | buffer | supervisor       | none                      |
+/// | `(reopen_atom, idx, actor)`          | buffer | supervisor       | none                      |
 /// | `(watch_atom, bool, idx, actor)`     | supervisor | the instance | none                      |
 /// | `(put_atom, record)`                 | cache  | `put`, any actor | `ok_atom` or an error     |
 /// | `(get_atom, record pattern)`         | cache  | any actor        | `std::vector<record>`     |

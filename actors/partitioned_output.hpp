@@ -42,7 +42,7 @@ public:
     queues_.resize(n);
     slots_.resize(n, caf::invalid_stream_slot);
     barriers_.resize(n, 0);
-    shipped_.resize(n, 0);
+    shipped_.resize(n, nullptr);
   }
 
   /// Returns the number of partitions.
@@ -50,21 +50,17 @@ public:
     return queues_.size();
   }
 
-  /// Routes the elements of `partition` to the path at `slot`.
-  void assign(caf::stream_slot slot, size_t partition) {
+  /// Routes the elements of `partition` to the path at `slot` and counts
+  /// the records (no barriers) shipped on it in `*shipped` (may be null).
+  void assign(caf::stream_slot slot, size_t partition,
+              std::atomic<uint64_t>* shipped = nullptr) {
     slots_[partition] = slot;
-    shipped_[partition] = 0;
+    shipped_[partition] = shipped;
   }
 
   /// Returns the path slot of `partition`, or `invalid_stream_slot`.
   caf::stream_slot slot_of(size_t partition) const noexcept {
     return slots_[partition];
-  }
-
-  /// Returns the records (no barriers) shipped on the current path of
-  /// `partition` since `assign`.
-  uint64_t shipped_on_path(size_t partition) const noexcept {
-    return shipped_[partition];
   }
 
   /// Returns the number of elements waiting for `partition`.
@@ -213,7 +209,9 @@ private:
           if (pos < shipped)
             ++shipped_barriers;
         barriers_[i] -= shipped_barriers;
-        shipped_[i] += shipped - shipped_barriers;
+        if (shipped_[i] != nullptr)
+          shipped_[i]->fetch_add(shipped - shipped_barriers,
+                                 std::memory_order_relaxed);
         count_shipped(shipped, shipped - shipped_barriers,
                       static_cast<size_t>(path->desired_batch_size));
       }
@@ -245,8 +243,8 @@ private:
   /// Number of barriers in each queue.
   std::vector<size_t> barriers_;
 
-  /// Records shipped on each partition's current path.
-  std::vector<uint64_t> shipped_;
+  /// Where to count the records shipped on each partition's current path.
+  std::vector<std::atomic<uint64_t>*> shipped_;
 
   /// Scratch: positions of barriers among the elements that may ship.
   std::vector<size_t> barrier_positions_;

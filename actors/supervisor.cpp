@@ -30,23 +30,23 @@ caf::behavior supervisor_actor(guarded_actor* self,
     auto addr = hdl.address();
     (*watching)[addr] = watched{is_partition, index, std::move(hdl)};
   };
-  auto restart = [=](bool is_partition, uint32_t index) {
+  auto restart = [=](bool is_partition, uint32_t index,
+                     const caf::actor_addr& dead) {
     if (is_partition) {
-      auto res = restart_partition(index);
+      auto res = restart_partition(index, dead);
       if (!res)
         return;
       for (auto& kvp : *watching)
         if (!kvp.second.is_partition)
-          self->send(kvp.second.hdl, reopen_atom::value, index, res->hdl,
-                     res->old->processed_from(kvp.second.index));
-      watch(true, index, res->hdl);
+          self->send(kvp.second.hdl, reopen_atom::value, index, *res);
+      watch(true, index, *res);
       return;
     }
-    auto res = restart_buffer(index);
+    auto res = restart_buffer(index, dead);
     if (!res) {
       // A start or stop holds the lifecycle: try again shortly.
       self->delayed_send(self, std::chrono::milliseconds(1),
-                         retry_atom::value, index);
+                         retry_atom::value, index, dead);
       return;
     }
     if (*res)
@@ -60,16 +60,16 @@ caf::behavior supervisor_actor(guarded_actor* self,
     watching->erase(i);
     if (!msg.reason || msg.reason == caf::exit_reason::user_shutdown)
       return; // stopped on purpose
-    restart(what.is_partition, what.index);
+    restart(what.is_partition, what.index, msg.source);
   });
   return {
     [=](watch_atom, bool is_partition, uint32_t index, caf::actor& hdl) {
       if (!self->refuse_remote("a watch"))
         watch(is_partition, index, std::move(hdl));
     },
-    [=](retry_atom, uint32_t index) {
+    [=](retry_atom, uint32_t index, const caf::actor_addr& dead) {
       if (!self->refuse_remote("a retry"))
-        restart(false, index);
+        restart(false, index, dead);
     },
   };
 }

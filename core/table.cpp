@@ -31,9 +31,8 @@ void table::insert(packed x) {
   insert_locked(std::move(x));
 }
 
-size_t table::insert(std::vector<entry>& xs, uint32_t upstream) {
+size_t table::insert(std::vector<entry>& xs) {
   size_t applied = 0;
-  size_t processed = 0;
   size_t failed = 0;
   {
     std::unique_lock<std::shared_mutex> guard{mtx_};
@@ -51,12 +50,9 @@ size_t table::insert(std::vector<entry>& xs, uint32_t upstream) {
     for (size_t i = 0; i < xs.size(); ++i) {
       prefetch(i + ahead);
       auto& x = xs[i];
-      if (x.barrier != 0)
-        continue;
-      // A record its receiver could not decode (see `entry`) is processed
-      // and refused: its sender counts it as lost.
-      ++processed;
-      if (x.value.empty())
+      // A record its receiver could not decode (see `entry`) is refused:
+      // its sender counts it as lost.
+      if (x.barrier != 0 || x.value.empty())
         continue;
       try {
         if (fault_)
@@ -74,8 +70,6 @@ size_t table::insert(std::vector<entry>& xs, uint32_t upstream) {
   }
   if (failed > 0)
     failed_.fetch_add(failed, std::memory_order_relaxed);
-  if (upstream < processed_.size())
-    processed_[upstream].fetch_add(processed, std::memory_order_release);
   // The records are visible now: time the sampled ones. A time that is not
   // in the past (a peer sends any value) is no sample.
   int64_t now = 0;

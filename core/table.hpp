@@ -1,6 +1,5 @@
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -44,11 +43,10 @@ public:
   void insert(packed x);
 
   /// Stores every record of `xs` that is not a barrier, in order, under one
-  /// lock, and counts them as processed for buffer `upstream` (its 0-based
-  /// index). A record whose insertion throws is counted in `failed()`, logged
+  /// lock. A record whose insertion throws is counted in `failed()`, logged
   /// once per table, and skipped; the rest of the batch is stored. Returns
   /// the number of records stored or replaced.
-  size_t insert(std::vector<entry>& xs, uint32_t upstream = 0);
+  size_t insert(std::vector<entry>& xs);
 
   /// Calls `f` before each record is inserted (tests inject failures with it).
   void inject_faults(std::function<void(const packed&)> f) {
@@ -87,14 +85,6 @@ public:
     return failed_.load(std::memory_order_relaxed);
   }
 
-  /// Returns the records of buffer `upstream` this table has processed
-  /// (stored, replaced or failed).
-  uint64_t processed_from(uint32_t upstream) const noexcept {
-    return upstream < processed_.size()
-             ? processed_[upstream].load(std::memory_order_acquire)
-             : 0;
-  }
-
   /// Returns the enqueue-to-visible latencies of sampled records.
   const latency_histogram& latency() const noexcept {
     return latency_;
@@ -131,7 +121,6 @@ private:
   std::atomic<size_t> batches_{0};
   std::atomic<size_t> batched_records_{0};
   std::atomic<size_t> failed_{0};
-  std::array<std::atomic<uint64_t>, 1000> processed_{};
   std::function<void(const packed&)> fault_;
   latency_histogram latency_;
 };

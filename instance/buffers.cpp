@@ -27,19 +27,26 @@ caf::actor spawn_buffer(instance_state& st, const cache_view& cache,
   settings.counters = st.counters->slots[index];
   settings.index = static_cast<uint32_t>(index);
   settings.remote = static_cast<bool>(cache.remote);
+  if (!cache.remote)
+    settings.board = st.counters;
   return st.sys.spawn(buffer_actor, cache.partitions, std::move(settings));
 }
 
 } // namespace
 
-/// Replaces buffer `index` after it died (the supervisor's hook); the
-/// records it held count as lost.
-std::optional<caf::actor> restart_buffer(instance_state& st, uint32_t index) {
+/// Replaces buffer `index` after `dead` died (the supervisor's hook); the
+/// records it held count as lost, and so do those it shipped to partitions
+/// that died before processing them.
+std::optional<caf::actor> restart_buffer(instance_state& st, uint32_t index,
+                                         const caf::actor_addr& dead) {
+  // Its streams: nothing more ships on them.
+  st.counters->buffer_gone(dead.id());
   std::unique_lock<std::mutex> guard{st.lifecycle, std::try_to_lock};
   if (!guard)
     return std::nullopt;
   auto cache = st.load();
-  if (!st.buffers_running || !cache || index >= st.num_buffers)
+  if (!st.buffers_running || !cache || index >= st.num_buffers
+      || st.buffers[index].address() != dead)
     return caf::actor{};
   st.buffer_gate.close_and_wait(); // producers see not_started meanwhile
   auto& ctr = *st.counters->slots[index];
@@ -149,6 +156,17 @@ caf::error stop_buffers(instance_state& st) {
       ctr.lost_held += held;
     }
   }
+  // Their streams: nothing more ships on them.
+  for (auto& hdl : hdls)
+    st.counters->buffer_gone(hdl.id());
+  // Their counters stay in the totals of `stats`.
+  auto retired = std::make_shared<counter_list>();
+  if (auto old = std::atomic_load(&st.retired))
+    *retired = *old;
+  retired->insert(retired->end(), st.counters->slots.begin(),
+                  st.counters->slots.begin() + st.num_buffers);
+  std::atomic_store(&st.retired,
+                    std::shared_ptr<const counter_list>{std::move(retired)});
   for (size_t i = 0; i < st.num_buffers; ++i) {
     st.sys.registry().erase(buffer::name(i + 1));
     st.buffers[i] = nullptr;

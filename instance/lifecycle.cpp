@@ -57,12 +57,17 @@ void reregister(caf::actor_system& sys, caf::atom_value name,
 
 namespace {
 
-/// Replaces partition `index` after it died (the supervisor's hook).
-std::optional<partition_restart> restart_partition(instance_state& st,
-                                                   uint32_t index) {
+/// Replaces partition `index` after `dead` died (the supervisor's hook): the
+/// records it stored count as `lost_stored`, and those in flight to it from
+/// buffers that died as well as `lost` (a live buffer counts its own).
+std::optional<caf::actor> restart_partition(instance_state& st,
+                                            uint32_t index,
+                                            const caf::actor_addr& dead) {
   auto cache = st.load();
-  if (!cache || index >= cache->partitions.size() || cache->remote)
+  if (!cache || index >= cache->partitions.size() || cache->remote
+      || cache->partitions[index].address() != dead)
     return std::nullopt;
+  st.counters->partition_gone(dead.id());
   auto view = std::make_shared<cache_view>(*cache);
   auto old = view->tables[index];
   auto tbl = std::make_shared<table>(view->opts.type, view->layout);
@@ -76,7 +81,7 @@ std::optional<partition_restart> restart_partition(instance_state& st,
                "supercache: cache partition %u died and was restarted; %zu "
                "stored records were lost with it\n",
                index + 1, old->size());
-  return partition_restart{hdl, std::move(old)};
+  return hdl;
 }
 
 } // namespace
@@ -227,14 +232,16 @@ caf::error instance::start(const options& opts) {
   std::weak_ptr<instance_state> weak = state_;
   st.supervisor = sys.spawn(
     supervisor_actor,
-    [weak](uint32_t i) -> std::optional<partition_restart> {
+    [weak](uint32_t i,
+           const caf::actor_addr& dead) -> std::optional<caf::actor> {
       if (auto p = weak.lock())
-        return restart_partition(*p, i);
+        return restart_partition(*p, i, dead);
       return std::nullopt;
     },
-    [weak](uint32_t i) -> std::optional<caf::actor> {
+    [weak](uint32_t i,
+           const caf::actor_addr& dead) -> std::optional<caf::actor> {
       if (auto p = weak.lock())
-        return restart_buffer(*p, i);
+        return restart_buffer(*p, i, dead);
       return caf::actor{};
     });
   for (size_t i = 0; i < view->partitions.size(); ++i)
@@ -282,6 +289,7 @@ caf::error instance::stop() {
     }
     st.store(nullptr);
     st.peer.clear();
+    std::atomic_store(&st.retired, {});
     return result;
   }
   // The supervisor goes first, so the partitions' exits are not restarts;
@@ -301,6 +309,9 @@ caf::error instance::stop() {
   for (auto& tbl : cache->tables)
     stored += static_cast<int64_t>(tbl->size());
   st.stopped_size.store(stored);
+  // Nothing is in flight any more; the next start counts from 0.
+  st.counters->clear();
+  std::atomic_store(&st.retired, {});
   return result;
 }
 

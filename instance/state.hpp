@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/timespan.hpp>
 
@@ -47,6 +48,9 @@ struct cache_view {
 };
 
 using cache_ptr = std::shared_ptr<const cache_view>;
+
+/// Counters of several buffers.
+using counter_list = std::vector<std::shared_ptr<buffer_counters>>;
 
 /// Everything one instance owns.
 struct instance_state {
@@ -112,6 +116,12 @@ struct instance_state {
   std::array<caf::actor, max_registered_id> buffers;
   size_t num_buffers = 0;
 
+  /// The counters of the buffers stopped since the instance started (by
+  /// `buffer::stop`): `stats` keeps them in its totals, so that what those
+  /// buffers dropped or lost while stopping stays counted. An immutable
+  /// list, swapped under `lifecycle`; read with `std::atomic_load`.
+  std::shared_ptr<const counter_list> retired;
+
   /// Whether buffers run (between `start_buffers` and `stop_buffers`, also
   /// while the gate is closed for a replacement); written under `lifecycle`.
   std::atomic<bool> buffers_running{false};
@@ -141,10 +151,11 @@ caf::error register_as(caf::actor_system& sys, caf::atom_value name,
 /// Starts `n` buffers on the running cache. Callers hold `st.lifecycle`.
 caf::error start_buffers(const std::shared_ptr<instance_state>& st, size_t n);
 
-/// Replaces buffer `index` after it died (the supervisor's hook): the
+/// Replaces buffer `index` after `dead` died (the supervisor's hook): the
 /// replacement, an invalid handle if there is nothing to replace, or
 /// `std::nullopt` while a start or stop holds `st.lifecycle`.
-std::optional<caf::actor> restart_buffer(instance_state& st, uint32_t index);
+std::optional<caf::actor> restart_buffer(instance_state& st, uint32_t index,
+                                         const caf::actor_addr& dead);
 
 /// Replaces `name` in the registry with `hdl`.
 void reregister(caf::actor_system& sys, caf::atom_value name,

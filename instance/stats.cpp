@@ -14,8 +14,8 @@ namespace detail {
 
 namespace {
 
-/// Returns the buffers' counters, one object each, and adds them to
-/// `total`.
+/// Returns the running buffers' counters, one object each, and adds them
+/// and those of the buffers stopped since the start to `total`.
 nlohmann::json buffer_stats(instance_state& st, buffer_counters& total) {
   auto bufs = nlohmann::json::array();
   gate::pass pass{st.buffer_gate};
@@ -23,16 +23,13 @@ nlohmann::json buffer_stats(instance_state& st, buffer_counters& total) {
     for (size_t i = 0; i < st.num_buffers; ++i) {
       auto& c = *st.counters->slots[i];
       bufs.push_back(to_json(c));
-      total.enqueued += c.enqueued.load();
-      total.written += c.written.load();
-      total.rejected += c.rejected.load();
-      total.dropped += c.dropped.load();
-      total.lost += c.lost.load();
-      total.lost_held += c.lost_held.load();
-      total.processed += c.processed.load();
-      total.batches += c.batches.load();
-      total.end_to_end = c.end_to_end;
+      total.add(c);
     }
+  if (auto retired = std::atomic_load(&st.retired))
+    for (auto& c : *retired)
+      total.add(*c);
+  if (auto cache = st.load())
+    total.end_to_end = !cache->remote;
   return bufs;
 }
 

@@ -185,3 +185,69 @@ TEST_CASE_FIXTURE(testing::fixture,
   supercache::send_local_exit(part, caf::exit_reason::user_shutdown);
   run_streams();
 }
+
+TEST_CASE("partitions and buffers killed alternately under load are "
+          "replaced, and stored + lost + lost_stored + dropped equals "
+          "accepted exactly") {
+  testing::threaded_config cfg;
+  caf::actor_system sys{cfg};
+  options opts;
+  opts.buffers = 2;
+  opts.partitions = 2;
+  REQUIRE_EQ(start(sys, opts), caf::none);
+  std::atomic<int64_t> refused{0};
+  size_t kills = 0;
+  auto kill = [&](caf::atom_value name) {
+    auto victim = registered(sys, name);
+    if (victim) {
+      caf::anon_send_exit(victim, caf::exit_reason::kill);
+      ++kills;
+    }
+  };
+  // Each disturbance kills a partition and a buffer back to back, in
+  // alternating order: a buffer dies with records in flight to a partition
+  // that died before it (or after it), and a replacement buffer meets a
+  // restarted partition.
+  size_t round = 0;
+  auto accepted = produce_while(2, 300'000, 7'500, refused, [&] {
+    auto part = cache_name(1 + (round / 2) % 2);
+    auto buf = buffer::name(1 + round % 2);
+    if (round % 2 == 0) {
+      kill(part);
+      kill(buf);
+    } else {
+      kill(buf);
+      kill(part);
+    }
+    ++round;
+  });
+  // Until the supervisor has replaced the last buffer, a flush that reaches
+  // the dead one says not_started.
+  caf::error flushed;
+  for (int i = 0; i < 1000; ++i) {
+    flushed = flush();
+    if (!flushed)
+      break;
+    REQUIRE_MESSAGE(flushed == errc::not_started, render(flushed));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  REQUIRE_EQ(flushed, caf::none);
+  auto stored = *size();
+  MESSAGE("accepted " << accepted << ", kills " << kills << ", stored "
+                      << stored << ", lost " << counter("lost")
+                      << ", lost_stored " << counter("lost_stored"));
+  CHECK_GE(kills, 70u);
+  CHECK_EQ(counter("enqueued"), static_cast<size_t>(accepted));
+  CHECK_EQ(stored + counter("lost") + counter("lost_stored")
+             + counter("dropped"),
+           static_cast<size_t>(accepted));
+  CHECK_EQ(counter("pending"), 0u);
+  for (size_t i = 1; i <= 2; ++i) {
+    CHECK(registered(sys, cache_name(i)));
+    CHECK(registered(sys, buffer::name(i)));
+  }
+  REQUIRE_EQ(lazy_put(make_record(-1)), caf::none);
+  REQUIRE_EQ(flush(), caf::none);
+  CHECK_EQ(get(make_record(-1))->size(), 1u);
+  REQUIRE_EQ(stop(), caf::none);
+}
