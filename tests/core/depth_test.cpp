@@ -134,6 +134,6 @@ TEST_CASE("a forged batch whose middle block is nested 100,000 levels "
   CHECK_FALSE(is_refused(got[3]));
   CHECK_EQ(got[3].barrier, 42u);
   table tbl{table_type::set, layout};
-  CHECK_EQ(tbl.insert(got, 0), 2u);
+  CHECK_EQ(tbl.insert(got), 2u);
   CHECK_EQ(tbl.size(), 2u);
 }

@@ -68,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (auto& x : batch)
     FUZZ_CHECK(is_barrier(x) || x.value.empty() || x.partition == index);
   table tbl{table_type::bag, record_layout{}};
-  auto applied = tbl.insert(batch, index);
+  auto applied = tbl.insert(batch);
   FUZZ_CHECK(applied == mine);
   FUZZ_CHECK(tbl.size() <= applied);
   return 0;
