@@ -89,6 +89,15 @@ guarded_actor::guarded_actor(caf::actor_config& cfg) : super(cfg) {
                   + " dropped: " + x.content().stringify().substr(0, 200));
       return caf::sec::unexpected_message;
     });
+  // CAF's default error handler quits the actor with the error: any peer
+  // could stop a partition by sending it a `caf::error` (or by answering
+  // one of its messages with one). Our actors send no requests whose
+  // errors land here, so every such error is unexpected.
+  set_error_handler([](caf::scheduled_actor* self, caf::error& err) {
+    guards().unexpected.fetch_add(1, std::memory_order_relaxed);
+    log_refused(std::string{"an error message to "} + self->name()
+                + " was ignored: " + to_string(err).substr(0, 200));
+  });
 }
 
 caf::invoke_message_result guarded_actor::consume(caf::mailbox_element& x) {

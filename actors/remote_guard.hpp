@@ -14,7 +14,10 @@
 ///   these actors with `send_local_exit` or from an actor
 ///   (`self->send_exit`). It counts every message no handler matched instead of
 ///   printing it to stdout (CAF's default handler; stdout is the node's event
-///   channel). Both are counted (`refused`, `unexpected`) and logged to
+///   channel), and every error message it gets without a request waiting
+///   for it (CAF's default error handler would quit the actor: a peer could
+///   stop a partition with one `caf::error`). Both are counted (`refused`,
+///   `unexpected`) and logged to
 ///   stderr, rate-limited.
 /// - Handlers of messages only a local actor sends (`entry`, `stop_atom`,
 ///   `reopen_atom`, `watch_atom`, `retry_atom`) call `refuse_remote` first.

@@ -104,7 +104,7 @@ TEST_CASE_FIXTURE(guard_fixture,
   caf::anon_send(buf, caf::make_message(make_entry(0, 1)));
   caf::anon_send(buf, caf::make_message(stop_atom::value));
   caf::anon_send(buf, caf::make_message(reopen_atom::value, uint32_t{0},
-                                        partitions[1], uint64_t{0}));
+                                        partitions[1]));
   run_streams();
   CHECK_EQ(guards().refused.load() - refused, 3u);
   CHECK_EQ(stored(), 0u);
@@ -154,4 +154,19 @@ TEST_CASE_FIXTURE(guard_fixture,
   CHECK_EQ(guards().unexpected.load() - unexpected, 2u);
   CHECK(alive(partitions[1]));
   CHECK(alive(buf));
+}
+
+TEST_CASE_FIXTURE(guard_fixture,
+                  "an error message stops neither a partition nor a buffer: "
+                  "it is counted as unexpected") {
+  auto unexpected = guards().unexpected.load();
+  auto err = caf::make_error(caf::sec::unexpected_message);
+  self->send(partitions[0], err);
+  caf::anon_send(buf, err);
+  run_streams();
+  CHECK_EQ(guards().unexpected.load() - unexpected, 2u);
+  CHECK(alive(partitions[0]));
+  CHECK(alive(buf));
+  put(10);
+  CHECK_EQ(stored(), 10u);
 }

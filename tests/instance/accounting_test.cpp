@@ -67,7 +67,7 @@ struct accounting : testing::fixture {
 
   /// Kills `hdl` and runs it until it is gone, before anything else runs.
   void kill_now(const caf::actor& hdl) {
-    caf::anon_send_exit(hdl, caf::exit_reason::kill);
+    send_local_exit(hdl, caf::exit_reason::kill);
     sched.prioritize(hdl);
     sched.run_once();
   }
@@ -265,7 +265,7 @@ TEST_CASE("on a cache node that also serves a remote producer with the same "
   for (size_t p = 1; p <= 2; ++p) {
     while (accepted.load() < static_cast<int64_t>(p) * 50'000)
       std::this_thread::yield();
-    caf::anon_send_exit(registered(node_sys, cache_name(p)),
+    send_local_exit(registered(node_sys, cache_name(p)),
                         caf::exit_reason::kill);
   }
   producer.join();

@@ -103,7 +103,7 @@ TEST_CASE_FIXTURE(testing::fixture,
   CHECK_EQ(ctr.lost.load(), 1u);
   CHECK_EQ(tbl->size() + ctr.lost.load() + ctr.dropped.load(),
            ctr.enqueued.load());
-  caf::anon_send_exit(buf, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(part, caf::exit_reason::user_shutdown);
+  send_local_exit(buf, caf::exit_reason::user_shutdown);
+  send_local_exit(part, caf::exit_reason::user_shutdown);
   run_streams();
 }

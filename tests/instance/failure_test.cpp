@@ -200,7 +200,7 @@ TEST_CASE("partitions and buffers killed alternately under load are "
   auto kill = [&](caf::atom_value name) {
     auto victim = registered(sys, name);
     if (victim) {
-      caf::anon_send_exit(victim, caf::exit_reason::kill);
+      send_local_exit(victim, caf::exit_reason::kill);
       ++kills;
     }
   };
