@@ -110,6 +110,20 @@ caf::invoke_message_result guarded_actor::consume(caf::mailbox_element& x) {
                 + content.stringify().substr(0, 200));
     return caf::invoke_message_result::consumed;
   }
+  if (content.match_elements<caf::down_msg>()) {
+    // CAF reports a death with the dead actor (or its proxy) as sender and
+    // source; our actors hold what they monitor, so the sender is there. A
+    // peer's forged one names one of our actors as source: refused.
+    auto& msg = content.get_as<caf::down_msg>(0);
+    if (x.sender == nullptr || x.sender->address() != msg.source) {
+      guards().refused.fetch_add(1, std::memory_order_relaxed);
+      log_refused(std::string{"a down message not sent by the actor it "
+                              "names to "}
+                  + name() + " was refused: "
+                  + content.stringify().substr(0, 200));
+      return caf::invoke_message_result::consumed;
+    }
+  }
   return super::consume(x);
 }
 

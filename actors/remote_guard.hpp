@@ -19,6 +19,9 @@
 ///   stop a partition with one `caf::error`). Both are counted (`refused`,
 ///   `unexpected`) and logged to
 ///   stderr, rate-limited.
+/// - A `down_msg` is taken only from the actor it names as source (CAF
+///   sends one with the dead actor, or its proxy, as sender; our actors hold
+///   what they monitor, so it is there): a peer's forged one is refused.
 /// - Handlers of messages only a local actor sends (`entry`, `stop_atom`,
 ///   `reopen_atom`, `watch_atom`, `retry_atom`) call `refuse_remote` first.
 ///   A message without sender is taken as local only if it was sent typed

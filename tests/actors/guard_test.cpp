@@ -170,3 +170,18 @@ TEST_CASE_FIXTURE(guard_fixture,
   put(10);
   CHECK_EQ(stored(), 10u);
 }
+
+TEST_CASE_FIXTURE(guard_fixture,
+                  "a down message that names a live partition but was not "
+                  "sent by it is refused: the buffer keeps streaming to it") {
+  auto refused = guards().refused.load();
+  caf::down_msg forged{partitions[0].address(),
+                       caf::exit_reason::kill};
+  caf::anon_send(buf, caf::make_message(forged));
+  self->send(buf, forged);
+  run_streams();
+  CHECK_EQ(guards().refused.load() - refused, 2u);
+  put(100);
+  CHECK_EQ(stored(), 100u);
+  CHECK(alive(partitions[0]));
+}
