@@ -60,6 +60,24 @@ void close_stream(cache_actor_ptr self, const buffer_slot& slot,
   held.erase(last, held.end());
 }
 
+/// Stores every record of `xs` under one lock if each is valid; else stores
+/// none and returns `invalid_record` naming the first bad one's index.
+caf::error put_all(table& tbl, const std::vector<record>& xs) {
+  for (size_t i = 0; i < xs.size(); ++i)
+    if (auto err = validate(xs[i], tbl.layout()))
+      return make_error(errc::invalid_record,
+                        "put_batch: record " + std::to_string(i)
+                          + " (0-based): " + render(err)
+                          + "; no record of the batch was stored");
+  std::vector<packed> packs;
+  packs.reserve(xs.size());
+  for (auto& x : xs)
+    packs.push_back(packed::pack(x, tbl.layout()).first);
+  if (!tbl.insert_direct(packs.data(), packs.size()))
+    return make_error(errc::not_started, "the cache partition is stopping");
+  return caf::none;
+}
+
 } // namespace
 
 caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
@@ -123,8 +141,9 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
               std::count_if(batch.begin(), batch.end(),
                             [](const entry& x) { return !is_barrier(x); }));
             ledger->processed.fetch_add(n, std::memory_order_relaxed);
+            // Release: a `put` that sees this count sees the records.
             ledger->counters->processed.fetch_add(n - refused,
-                                                  std::memory_order_relaxed);
+                                                  std::memory_order_release);
           }
           for (auto& x : batch)
             if (x.barrier != 0)
@@ -149,6 +168,12 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
       if (auto err = validate(x, tbl.layout()))
         return err;
       tbl.insert(packed::pack(x, tbl.layout()).first);
+      return caf::ok_atom::value;
+    },
+    [=](caf::put_atom,
+        const std::vector<record>& xs) -> caf::result<caf::ok_atom> {
+      if (auto err = put_all(*self->state.data, xs))
+        return err;
       return caf::ok_atom::value;
     },
     [=](caf::get_atom,

@@ -18,8 +18,14 @@
 ///   buffer that opened the stream, after every record before it is stored
 ///   and once no older stream of the same buffer slot (node and index) is
 ///   open (see **Failure**).
-/// - `(put_atom, record)`, from `instance::put` or any actor: stores the
-///   record synchronously; replies `ok_atom`, or `errc::invalid_record`.
+/// - `(put_atom, record)`, from `instance::put` of a remote producer or any
+///   actor: stores the record synchronously; replies `ok_atom`, or
+///   `errc::invalid_record`. (A local `instance::put` writes into the table
+///   itself, under its write lock, without a message.)
+/// - `(put_atom, std::vector<record>)`, from `instance::put_batch` of a
+///   remote producer or any actor: validates every record, then stores all
+///   under one lock and replies `ok_atom`; one bad record stores none and
+///   the `errc::invalid_record` names its index.
 /// - `(get_atom, record pattern)`, from any actor: replies the records of this
 ///   partition whose key equals the pattern's key (`std::vector<record>`), or
 ///   `errc::invalid_record`.
@@ -30,8 +36,11 @@
 /// - Exits from other nodes are refused, unexpected messages counted and
 ///   logged to stderr (`guarded_actor`, actors/remote_guard.hpp).
 ///
-/// **Reads without messages.** The partition's `table` is shared with
-/// `instance::get`/`size`, which read it under a shared lock from any thread.
+/// **Reads and writes without messages.** The partition's `table` is shared
+/// with `instance::get`/`size`, which read it under a shared lock from any
+/// thread, and with a local `instance::put`/`put_batch`, which write it
+/// under its exclusive lock from the caller's thread: the actor is not the
+/// table's only writer.
 ///
 /// **Order and loss.** Records of one stream are applied in the order the
 /// buffer sent them (CAF delivers a path's batches in order). A record that

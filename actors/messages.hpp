@@ -14,7 +14,8 @@
 /// | `(refused_atom, uint64_t n)`         | buffer | cache            | none                      |
 /// | `(reopen_atom, idx, actor)`          | buffer | supervisor       | none                      |
 /// | `(watch_atom, bool, idx, actor)`     | supervisor | the instance | none                      |
-/// | `(put_atom, record)`                 | cache  | `put`, any actor | `ok_atom` or an error     |
+/// | `(put_atom, record)`                 | cache  | remote `put`, any actor | `ok_atom` or an error |
+/// | `(put_atom, std::vector<record>)`    | cache  | remote `put_batch`, any actor | `ok_atom` or an error naming the index |
 /// | `(get_atom, record pattern)`         | cache  | any actor        | `std::vector<record>`     |
 /// | `(size_atom)`                        | cache  | any actor        | `uint64_t`                |
 /// | `(stats_atom)`                       | both   | any actor        | counters as `record`      |

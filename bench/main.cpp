@@ -14,7 +14,9 @@
 ///  2. Store limit: the producers insert straight into `table`s, no actors.
 ///  3. lazy_put: enqueue rate (until every call returned) and end-to-end rate
 ///     (until `flush()` returned), plus the partitions' average batch size.
-///  4. put: synchronous writes, `--put-records` (default min(records, 200k)).
+///  4. put: synchronous writes, `--put-records` (default records), then
+///     put_batch (1000 a call), get (every key of a full cache) and a 90/10
+///     get/put mix, each on `--put-records` records.
 ///  5. Latency from `lazy_put` to visible in `get`, one pacing producer at 10%
 ///     and 80% of phase 3's end-to-end rate: p50, p99, p99.9, max.
 ///  6. Memory: this program runs itself again with `--mode=lazy` (phase 3 and
@@ -38,6 +40,8 @@
 ///   ./build-bench/bench/supercache-bench --records=500000 --producers=4
 ///   ./build-bench/bench/supercache-bench --mode=lazy      # peak RSS alone
 ///   ./build-bench/bench/supercache-bench --mode=remote    # remote vs local
+///
+/// `--mode=sync`: phase 4 alone (put, put_batch, get, the mix).
 ///
 /// `--mode=remote`: phase 3 twice on the same workload, first into a local
 /// cache, then through `connect` into a cache node (`supercache-node
@@ -80,12 +84,14 @@ public:
     opt_group{custom_options_, "global"}
       .add<std::string>("mode",
                         "\"all\" (default), \"lazy\": only lazy_put and "
-                        "memory (peak RSS) in this process, or \"remote\": "
+                        "memory (peak RSS) in this process, \"sync\": put, "
+                        "put_batch, get and a get/put mix, or \"remote\": "
                         "lazy_put into a local cache and into a cache node")
       .add<size_t>("records", "records per phase (default 2000000)")
       .add<size_t>("producers", "producer threads (default 2)")
       .add<size_t>("put-records",
-                   "records of the put phase (default min(records, 20000))")
+                   "records of the put, put_batch, get and mix phases "
+                   "(default records)")
       .add<size_t>("latency-records",
                    "records per latency level, at most (default 200000)")
       .add<size_t>("latency-ms",
@@ -101,13 +107,14 @@ std::string read_workload(const caf::actor_system_config& cfg, workload& w) {
   w.mode = caf::get_or(cfg, "mode", std::string{"all"});
   w.records = caf::get_or(cfg, "records", size_t{2'000'000});
   w.producers = caf::get_or(cfg, "producers", size_t{2});
-  w.put_records = caf::get_or(cfg, "put-records",
-                              std::min(w.records, size_t{20'000}));
+  w.put_records = caf::get_or(cfg, "put-records", w.records);
   w.latency_records = caf::get_or(cfg, "latency-records", size_t{200'000});
   w.latency_ms = caf::get_or(cfg, "latency-ms", size_t{2000});
   w.scale_records = caf::get_or(cfg, "scale-records", w.records / 2);
-  if (w.mode != "all" && w.mode != "lazy" && w.mode != "remote")
-    return "--mode=" + w.mode + ": expected \"all\", \"lazy\" or \"remote\"";
+  if (w.mode != "all" && w.mode != "lazy" && w.mode != "remote"
+      && w.mode != "sync")
+    return "--mode=" + w.mode
+           + ": expected \"all\", \"lazy\", \"sync\" or \"remote\"";
   if (w.records == 0 || w.producers == 0 || w.producers > 256)
     return "--records must be positive and --producers 1..256";
   if (w.latency_records == 0 || w.latency_ms == 0)
@@ -167,6 +174,15 @@ void run_lazy_mode(caf::actor_system& sys, const workload& w, report& r) {
   print_memory(out.value("memory", json{}));
 }
 
+/// Phase 4: put, put_batch, get and the get/put mix into `out`.
+void run_sync_phases(caf::actor_system& sys, const workload& w, report& r) {
+  auto& out = r.out;
+  out["put"] = run_put(sys, w, r);
+  out["put_batch"] = run_put_batch(sys, w, r);
+  out["get"] = run_get(sys, w, r);
+  out["get_put_mix"] = run_mix(sys, w, r);
+}
+
 /// `--mode=all`: every phase; memory from a child in `--mode=lazy`.
 void run_all_mode(caf::actor_system& sys, const workload& w, int argc,
                   char** argv, report& r) {
@@ -177,9 +193,9 @@ void run_all_mode(caf::actor_system& sys, const workload& w, int argc,
                              {w.records, w.producers, w.opts.buffers,
                               w.opts.partitions, false},
                              r);
-  out["put"] = run_put(sys, w, r);
+  run_sync_phases(sys, w, r);
   auto caf_rate = out["caf_limit"]["rate"].get<double>();
-  for (auto key : {"store_limit", "put"})
+  for (auto key : {"store_limit", "put", "put_batch", "get", "get_put_mix"})
     if (out[key].is_object())
       out[key]["caf_ratio"] = ratio(out[key]["rate"].get<double>(), caf_rate);
   auto e2e = 0.0;
@@ -262,6 +278,10 @@ int run(int argc, char** argv) {
     run_lazy_mode(sys, w, r);
   else if (w.mode == "remote")
     run_remote_mode(sys, w, argc, argv, r);
+  else if (w.mode == "sync") {
+    run_sync_phases(sys, w, r);
+    print_rates(r.out);
+  }
   else
     run_all_mode(sys, w, argc, argv, r);
   r.out["peak_rss_kb"] = peak_rss_kb();

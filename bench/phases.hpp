@@ -59,6 +59,17 @@ json run_scaling(caf::actor_system& sys, const workload& w, report& r);
 /// Phase 4 on a fresh cache: producers call the synchronous `put`.
 json run_put(caf::actor_system& sys, const workload& w, report& r);
 
+// -- 4b-4d. put_batch, get, get/put mix (phase_sync.cpp) ----------------------
+
+/// `put_batch` of 1000 records a call, `--put-records` records in all.
+json run_put_batch(caf::actor_system& sys, const workload& w, report& r);
+
+/// `get` of every key of a cache holding `--put-records` records.
+json run_get(caf::actor_system& sys, const workload& w, report& r);
+
+/// 9 `get`s to 1 `put` (keys ending in 9) over a full cache.
+json run_mix(caf::actor_system& sys, const workload& w, report& r);
+
 // -- 5. latency (phase_latency.cpp) -------------------------------------------
 
 /// Phase 5 at one load: a producer paces `lazy_put`s at `target` records/s;

@@ -73,6 +73,12 @@ void print_rates(const json& out) {
     print_rate("4 put (synchronous)", put, "rate", "seconds", caf_rate,
                note.c_str());
   }
+  print_rate("4b put_batch (1000 a call)", out.value("put_batch", json{}),
+             "rate", "seconds", caf_rate, "");
+  print_rate("4c get (full cache)", out.value("get", json{}), "rate",
+             "seconds", caf_rate, "lookups/s");
+  print_rate("4d get/put 90/10", out.value("get_put_mix", json{}), "rate",
+             "seconds", caf_rate, "calls/s");
   std::printf("\n");
 }
 

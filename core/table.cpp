@@ -11,10 +11,6 @@ namespace {
 
 constexpr size_t initial_capacity = 1024;
 
-uint64_t key_hash(std::string_view key) noexcept {
-  return std::hash<std::string_view>{}(key);
-}
-
 } // namespace
 
 table::table(table_type type, record_layout layout)
@@ -29,6 +25,20 @@ void table::insert(record x) {
 void table::insert(packed x) {
   std::unique_lock<std::shared_mutex> guard{mtx_};
   insert_locked(std::move(x));
+}
+
+bool table::insert_direct(packed* xs, size_t n) {
+  std::unique_lock<std::shared_mutex> guard{mtx_};
+  if (closed_)
+    return false;
+  for (size_t i = 0; i < n; ++i)
+    insert_locked(std::move(xs[i]));
+  return true;
+}
+
+void table::close() {
+  std::unique_lock<std::shared_mutex> guard{mtx_};
+  closed_ = true;
 }
 
 size_t table::insert(std::vector<entry>& xs) {
@@ -140,8 +150,11 @@ void table::grow() {
 }
 
 std::vector<record> table::get(std::string_view key) const {
+  return get(key, key_hash(key));
+}
+
+std::vector<record> table::get(std::string_view key, uint64_t h) const {
   std::vector<record> result;
-  auto h = key_hash(key);
   std::shared_lock<std::shared_mutex> guard{mtx_};
   auto mask = slots_.size() - 1;
   for (auto i = h & mask;; i = (i + 1) & mask) {

@@ -20,10 +20,15 @@ namespace supercache {
 /// packed records (16 bytes a slot, plus one block of about 32 bytes for a
 /// small record), keyed by the MessagePack bytes of the key element.
 ///
-/// Thread safety: one writer (the partition's cache actor) and any number of
-/// concurrent readers. Writers take an exclusive lock once per batch; readers
-/// take a shared lock, so `get` and `size` never go through the actor (like
-/// ETS's read concurrency).
+/// Thread safety: two kinds of writers - the partition's cache actor (batches
+/// from the buffers, `put_atom`) and, for a local cache, the callers of
+/// `instance::put`/`put_batch`, which write straight into the table from
+/// their own thread (like ETS) - and any number of concurrent readers. Every
+/// writer takes the exclusive lock, once per batch; readers take a shared
+/// lock, so `get` and `size` never go through the actor (like ETS's read
+/// concurrency). Writes of one key are applied in the order they take the
+/// lock. Once `close`d (its partition died or the cache stopped), the table
+/// refuses direct writes, so a caller never stores into a table nobody reads.
 class table {
 public:
   // -- constructors -----------------------------------------------------------
@@ -33,7 +38,7 @@ public:
   table(const table&) = delete;
   table& operator=(const table&) = delete;
 
-  // -- writing (the owning actor only) ----------------------------------------
+  // -- writing (the owning actor, and direct writers) -------------------------
 
   /// Stores one valid record: for `set` it replaces the record of its key, for
   /// `bag` it is added unless an identical record is stored under its key.
@@ -48,6 +53,15 @@ public:
   /// the number of records stored or replaced.
   size_t insert(std::vector<entry>& xs);
 
+  /// Stores the `n` packed records at `xs`, in order, under one lock (a
+  /// direct write from the caller's thread). Returns false, storing nothing,
+  /// if the table is closed.
+  bool insert_direct(packed* xs, size_t n);
+
+  /// Refuses every later `insert_direct`; the partition's actor may still
+  /// write (it is terminating).
+  void close();
+
   /// Calls `f` before each record is inserted (tests inject failures with it).
   void inject_faults(std::function<void(const packed&)> f) {
     fault_ = std::move(f);
@@ -58,6 +72,14 @@ public:
   /// Returns the records stored under `key` (the `key_of` form), for `bag` in
   /// the order they were first stored.
   std::vector<record> get(std::string_view key) const;
+
+  /// Returns the records stored under `key`, whose `key_hash` is `hash`.
+  std::vector<record> get(std::string_view key, uint64_t hash) const;
+
+  /// Returns the hash under which the table files `key`.
+  static uint64_t key_hash(std::string_view key) noexcept {
+    return std::hash<std::string_view>{}(key);
+  }
 
   /// Returns the number of records stored.
   size_t size() const noexcept {
@@ -121,6 +143,7 @@ private:
   std::atomic<size_t> batches_{0};
   std::atomic<size_t> batched_records_{0};
   std::atomic<size_t> failed_{0};
+  bool closed_ = false; // guarded by mtx_
   std::function<void(const packed&)> fault_;
   latency_histogram latency_;
 };

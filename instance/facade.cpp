@@ -136,6 +136,11 @@ caf::error put(record x) {
   return p ? (*p)->put(std::move(x)) : std::move(p.error());
 }
 
+caf::error put_batch(std::vector<record> xs) {
+  auto p = current_for("put_batch");
+  return p ? (*p)->put_batch(std::move(xs)) : std::move(p.error());
+}
+
 caf::expected<std::vector<record>> get(const record& pattern) {
   auto p = current_for("get");
   if (!p)

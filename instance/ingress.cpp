@@ -1,5 +1,5 @@
-// The instance's writes and reads: the one ingress path (`lazy_put`), the
-// synchronous `put`, `get`, `size` and `flush`.
+// The instance's ingress path (`lazy_put`), `size` and `flush` (`put`,
+// `put_batch` and `get` are in sync.cpp).
 
 #include <supercache/instance.hpp>
 
@@ -64,6 +64,7 @@ caf::error instance::lazy_put(record x) {
         case admission::accept:
           ctr.enqueued.fetch_add(1, std::memory_order_relaxed);
           caf::anon_send(st.buffers[index], std::move(e));
+          note_lazy_put(st);
           return caf::none;
         case admission::reject:
           ctr.rejected.fetch_add(1, std::memory_order_relaxed);
@@ -79,53 +80,6 @@ caf::error instance::lazy_put(record x) {
     // Wait outside the gate, so that `stop` never waits for a blocked call.
     dl->back_off(attempt);
   }
-}
-
-caf::error instance::put(record x) {
-  auto& st = *state_;
-  if (auto err = refuse_on_worker(st, "put"))
-    return err;
-  auto cache = st.load();
-  if (!cache)
-    return make_error(errc::not_started);
-  if (auto err = validate(x, cache->layout))
-    return err;
-  auto p = partition_of(x, cache->layout, cache->partitions.size());
-  auto timeout = cache->remote ? cache->opts.connect_timeout
-                               : cache->opts.call_timeout;
-  deadline dl{st.sys, timeout};
-  caf::error result;
-  caf::scoped_actor self{st.sys};
-  self->send(cache->partitions[p], caf::put_atom::value, std::move(x));
-  auto got = receive_before(self, dl, [](caf::ok_atom) {},
-                            [&](caf::error& err) { result = std::move(err); });
-  if (!got)
-    result = timed_out("cache partition " + std::to_string(p + 1), timeout);
-  if (result && cache->remote)
-    return remote_error(*cache, result);
-  return result;
-}
-
-caf::expected<std::vector<record>> instance::get(const record& pattern) {
-  auto& st = *state_;
-  auto cache = st.load();
-  if (!cache)
-    return make_error(errc::not_started);
-  if (auto err = validate(pattern, cache->layout))
-    return err;
-  auto p = partition_of(pattern, cache->layout, cache->partitions.size());
-  if (!cache->remote)
-    return cache->tables[p]->get(key_of(pattern, cache->layout));
-  if (auto err = refuse_on_worker(st, "get of a remote cache"))
-    return err;
-  caf::scoped_actor self{st.sys};
-  caf::expected<std::vector<record>> result{std::vector<record>{}};
-  self
-    ->request(cache->partitions[p], cache->opts.connect_timeout,
-              caf::get_atom::value, pattern)
-    .receive([&](std::vector<record>& xs) { result = std::move(xs); },
-             [&](caf::error& err) { result = remote_error(*cache, err); });
-  return result;
 }
 
 caf::expected<size_t> instance::size() {

@@ -75,8 +75,11 @@ std::optional<caf::actor> restart_partition(instance_state& st,
   reregister(st.sys, cache_name(index + 1), hdl);
   view->partitions[index] = hdl;
   view->tables[index] = std::move(tbl);
-  st.lost_stored.fetch_add(old->size());
   st.store(std::move(view));
+  // A `put` that still writes into the old table retries with the new one;
+  // what it stored before counts as lost with the old partition.
+  old->close();
+  st.lost_stored.fetch_add(old->size());
   std::fprintf(stderr,
                "supercache: cache partition %u died and was restarted; %zu "
                "stored records were lost with it\n",
@@ -306,8 +309,10 @@ caf::error instance::stop() {
   for (size_t i = 1; i <= cache->partitions.size(); ++i)
     sys.registry().erase(cache_name(i));
   int64_t stored = 0;
-  for (auto& tbl : cache->tables)
+  for (auto& tbl : cache->tables) {
+    tbl->close(); // a racing `put` now gets not_started
     stored += static_cast<int64_t>(tbl->size());
+  }
   st.stopped_size.store(stored);
   // Nothing is in flight any more; the next start counts from 0.
   st.counters->clear();

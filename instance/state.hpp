@@ -180,4 +180,8 @@ caf::expected<record> local_stats(instance_state& st);
 /// Returns the layout settings a front reports to producers.
 record settings_of(const options& opts);
 
+/// Notes that `lazy_put` into `st` accepted a record from the calling
+/// thread: its next `put` or `put_batch` is ordered after it (sync.cpp).
+void note_lazy_put(const instance_state& st) noexcept;
+
 } // namespace supercache::detail

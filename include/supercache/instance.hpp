@@ -16,11 +16,30 @@
 /// **Calls from inside actors.** On a scheduler worker of its own system
 /// (inside any actor's message handler) `lazy_put` never waits: at
 /// `max-pending` it returns `overloaded` at once under `block` and drops the
-/// record (counted in `dropped`) under `drop-oldest`. The blocking calls
-/// (`start`, `connect`, `publish`, `put`, `get` and `size` of a remote
+/// record (counted in `dropped`) under `drop-oldest`. `put`, `put_batch`
+/// and `get` of a local cache never wait for an actor and work there too
+/// (but see **Order of put after lazy_put**). The blocking calls (`start`,
+/// `connect`, `publish`, `put`, `put_batch`, `get` and `size` of a remote
 /// cache, `flush`, `stop`, `stats`) return `would_deadlock` there at once;
 /// actors send `flush_atom` to the instance's front (`front_name()`) or
 /// `put_atom` to a partition instead.
+///
+/// **Direct writes.** On a local cache `put` and `put_batch` write straight
+/// into the partitions' tables from the calling thread, under each table's
+/// write lock (as ETS does); no actor is involved. Against a cache node they
+/// send one request per partition (deadline `connect-timeout`).
+///
+/// **Order of put after lazy_put.** A `put` or `put_batch` is ordered after
+/// every earlier `lazy_put` of the same thread into a local cache: after
+/// `lazy_put(k, v1)` then `put(k, v2)`, `get(k)` gives v2, also after a
+/// later `flush`. A thread that handed records to its buffer which are still
+/// pending first waits for `flush` (deadline `call-timeout`; errors as
+/// `flush`); inside an actor's handler it cannot wait and returns
+/// `would_deadlock` instead (send `flush_atom` to the front first). A thread
+/// that never used `lazy_put`, or whose buffer drained, writes at once.
+/// Against a cache node the two are not ordered unless a `flush` returns
+/// between them. Writes of other threads are ordered only by time (the last
+/// write to take the table's lock wins).
 ///
 /// **Deadlines.** Every blocking call gives up after `call-timeout` with
 /// `errc::timeout` naming what did not answer (`connect-timeout` bounds the
@@ -99,8 +118,19 @@ public:
   /// system).
   caf::error lazy_put(record x);
 
-  /// Stores `x` synchronously: visible to `get` when this returns.
+  /// Stores `x` synchronously: visible to `get` when this returns (see
+  /// **Direct writes** and **Order of put after lazy_put**). Errors:
+  /// `not_started`, `invalid_record`, `would_deadlock`, `timeout`,
+  /// `unreachable` (remote).
   caf::error put(record x);
+
+  /// Stores every record of `xs` synchronously, as `put`: all visible when
+  /// this returns. Every record is validated before any is written: one bad
+  /// record stores none, and its `invalid_record` names its index (0-based).
+  /// Each partition's share is written under one lock (against a cache node:
+  /// one request per partition; a failing request leaves the shares sent
+  /// before it stored).
+  caf::error put_batch(std::vector<record> xs);
 
   /// Returns the records whose key equals the key of `pattern`.
   caf::expected<std::vector<record>> get(const record& pattern);

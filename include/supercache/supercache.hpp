@@ -51,9 +51,16 @@ caf::error start(caf::actor_system& sys, const options& opts);
 /// `unreachable`, `invalid_option` (from a thread of another system).
 caf::error lazy_put(record x);
 
-/// Stores `x` synchronously: visible to `get` when this returns.
-/// Errors: `not_started`, `invalid_record`, `would_deadlock`, `timeout`.
+/// Stores `x` synchronously: visible to `get` when this returns, ordered
+/// after this thread's earlier `lazy_put`s (see `instance::put`).
+/// Errors: `not_started`, `invalid_record`, `would_deadlock`, `timeout`,
+/// `unreachable`.
 caf::error put(record x);
+
+/// Stores every record of `xs` synchronously (see `instance::put_batch`):
+/// all visible when this returns; a bad record stores none and its error
+/// names its index.
+caf::error put_batch(std::vector<record> xs);
 
 /// Returns the records whose key equals the key element of `pattern`, from
 /// the partition that its partition element picks (SuperCache's `get!/1`).

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <functional>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -229,4 +230,47 @@ TEST_CASE("deeply nested MessagePack bytes give an error rather than a stack "
   CHECK(WIFEXITED(status));
   if (WIFEXITED(status))
     CHECK_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST_CASE("unpack gives the same JSON values and types as nlohmann's "
+          "from_msgpack for every kind of element") {
+  std::vector<record> xs{
+    record::array({0, 127, 128, 65535, 65536, 4294967296ull, -1, -32, -33,
+                   -129, -32769, -2147483649ll, 1.5, -0.25, 1e300}),
+    record::array({"", "value-7", std::string(40, 'x'), std::string(300, 'y'),
+                   std::string(70000, 'z')}),
+    record::array({nullptr, true, false, record::array(),
+                   record::object(), record::binary({1, 2, 3})}),
+    record::parse(R"([1, {"b": [1, {"c": null}], "a": -5}, [[[]]], 2])"),
+    record::array({record::array({1, 2}), record::binary({})}),
+  };
+  std::vector<record> big;
+  for (int i = 0; i < 70000; ++i)
+    big.push_back(i);
+  xs.push_back(record::array({record(big)}));
+  for (auto& x : xs) {
+    auto p = packed::pack(x, record_layout{}).first;
+    auto b = p.bytes();
+    auto want = record::from_msgpack(b.begin(), b.end(), true, false);
+    auto got = p.unpack();
+    REQUIRE_EQ(got, want);
+    // Same types too: dump shows 1 vs 1.0, and the encoding is by type.
+    CHECK_EQ(got.dump(), want.dump());
+    std::string gb;
+    std::string wb;
+    append_msgpack(got, gb);
+    append_msgpack(want, wb);
+    CHECK_EQ(gb, wb);
+    std::function<void(const record&, const record&)> same_types;
+    same_types = [&](const record& g, const record& w) {
+      REQUIRE_EQ(static_cast<int>(g.type()), static_cast<int>(w.type()));
+      if (g.is_array())
+        for (size_t i = 0; i < g.size(); ++i)
+          same_types(g[i], w[i]);
+      if (g.is_object())
+        for (auto& [k, v] : w.items())
+          same_types(g.at(k), v);
+    };
+    same_types(got, want);
+  }
 }

@@ -1,0 +1,126 @@
+// Phase 4b-4d, the synchronous calls beside `put`: `put_batch`, `get` (the
+// producers look up every key of a full cache) and a 90/10 get/put mix.
+
+#include "bench/phases.hpp"
+
+#include <cmath>
+
+namespace supercache::bench {
+
+namespace {
+
+/// Records per `put_batch` call.
+constexpr size_t batch_size = 1000;
+
+/// Fills a started cache with the workload's `n` records (keys 0..n-1).
+bool fill(size_t n, report& r) {
+  std::vector<record> xs;
+  for (size_t i = 0; i < n; ++i) {
+    xs.push_back(make_record(i));
+    if (xs.size() == batch_size || i + 1 == n) {
+      if (auto err = supercache::put_batch(std::move(xs))) {
+        r.check(false, "fill: " + render(err));
+        return false;
+      }
+      xs.clear();
+    }
+  }
+  return true;
+}
+
+json rate_json(size_t n, span s, size_t errors, size_t size) {
+  auto secs = seconds(s.start, s.end);
+  return {{"records", n},
+          {"seconds", rounded(secs, 4)},
+          {"rate", std::llround(rate_of(n, secs))},
+          {"errors", errors},
+          {"size", size}};
+}
+
+} // namespace
+
+json run_put_batch(caf::actor_system& sys, const workload& w, report& r) {
+  if (!start_cache(sys, w, w.opts.buffers, w.opts.partitions, r))
+    return nullptr;
+  stop_guard guard;
+  std::atomic<size_t> errors{0};
+  auto s = run_producers(w.producers, [&](size_t p) {
+    size_t failed = 0;
+    std::vector<record> xs;
+    for_keys(p, w.producers, w.put_records, [&](size_t i) {
+      xs.push_back(make_record(i));
+      if (xs.size() == batch_size) {
+        if (supercache::put_batch(std::move(xs)))
+          ++failed;
+        xs.clear();
+      }
+    });
+    if (!xs.empty() && supercache::put_batch(std::move(xs)))
+      ++failed;
+    errors += failed;
+  });
+  auto stored = value_or(supercache::size(), size_t{0});
+  r.check(errors == 0, "put_batch: " + std::to_string(errors.load())
+                         + " calls failed");
+  r.check(stored == w.put_records, "put_batch stored "
+                                     + std::to_string(stored) + " of "
+                                     + std::to_string(w.put_records));
+  auto result = rate_json(w.put_records, s, errors, stored);
+  result["batch"] = batch_size;
+  return result;
+}
+
+json run_get(caf::actor_system& sys, const workload& w, report& r) {
+  if (!start_cache(sys, w, w.opts.buffers, w.opts.partitions, r)
+      || !fill(w.put_records, r))
+    return nullptr;
+  stop_guard guard;
+  std::atomic<size_t> errors{0};
+  auto s = run_producers(w.producers, [&](size_t p) {
+    size_t failed = 0;
+    for_keys(p, w.producers, w.put_records, [&](size_t i) {
+      auto xs = supercache::get(record::array({i}));
+      if (!xs || xs->size() != 1 || (*xs)[0][0] != i)
+        ++failed;
+    });
+    errors += failed;
+  });
+  r.check(errors == 0, "get: " + std::to_string(errors.load())
+                         + " lookups failed or found no exact record");
+  return rate_json(w.put_records, s, errors,
+                   value_or(supercache::size(), size_t{0}));
+}
+
+json run_mix(caf::actor_system& sys, const workload& w, report& r) {
+  if (!start_cache(sys, w, w.opts.buffers, w.opts.partitions, r)
+      || !fill(w.put_records, r))
+    return nullptr;
+  stop_guard guard;
+  std::atomic<size_t> errors{0};
+  // Call i of a producer is a put when i % 10 == 9, else a get; each key of
+  // the full cache once.
+  auto s = run_producers(w.producers, [&](size_t p) {
+    size_t failed = 0;
+    for_keys(p, w.producers, w.put_records, [&](size_t i) {
+      if (i % 10 == 9) {
+        if (supercache::put(make_record(i)))
+          ++failed;
+        return;
+      }
+      auto xs = supercache::get(record::array({i}));
+      if (!xs || xs->size() != 1)
+        ++failed;
+    });
+    errors += failed;
+  });
+  auto size = value_or(supercache::size(), size_t{0});
+  r.check(errors == 0, "get/put mix: " + std::to_string(errors.load())
+                         + " calls failed");
+  r.check(size == w.put_records, "get/put mix left " + std::to_string(size)
+                                   + " of " + std::to_string(w.put_records));
+  auto result = rate_json(w.put_records, s, errors, size);
+  result["get_share"] = 0.9;
+  return result;
+}
+
+} // namespace supercache::bench

@@ -1,0 +1,230 @@
+// The instance's synchronous calls: `put`, `put_batch` and `get`.
+//
+// On a local cache, `put` and `put_batch` write straight into the
+// partitions' tables from the caller's thread under each table's write lock
+// (as ETS does), and `get` reads under its read lock: no actor, no message.
+// Against a cache node they send requests to the remote partitions.
+//
+// Order with the same thread's `lazy_put`s: a thread remembers (per thread,
+// for the last instance it wrote to) that it handed records to a buffer. A
+// direct write first checks that buffer's counters: once nothing is pending
+// there, every record the thread handed to it is applied (or counted as
+// dropped or lost) and the write is ordered after them; otherwise it first
+// waits for `flush` (deadline `call-timeout`).
+
+#include <supercache/instance.hpp>
+
+#include <string>
+#include <vector>
+
+#include <caf/scoped_actor.hpp>
+
+#include <supercache/supercache.hpp>
+
+#include "actors/messages.hpp"
+#include "core/packed.hpp"
+#include "core/routing.hpp"
+#include "instance/waiting.hpp"
+
+namespace supercache {
+
+using namespace detail;
+
+namespace {
+
+/// Marks `owner` ids: none yet, or more than one instance.
+constexpr uint64_t no_owner = 0;
+constexpr uint64_t several_owners = UINT64_MAX;
+
+/// What the calling thread handed to buffers and may not be applied yet.
+struct lazy_mark {
+  /// The instance it wrote to, `no_owner` or `several_owners`.
+  uint64_t owner = no_owner;
+  /// Whether records may be pending.
+  bool dirty = false;
+};
+
+thread_local lazy_mark mark;
+
+/// Returns whether buffer `index` holds no accepted record that is not yet
+/// applied, dropped or lost. The acquire loads pair with the partitions'
+/// release increments of `processed`, so the records they count are
+/// visible (and ordered before a write that locks the table next).
+bool drained(const buffer_counters& ctr) noexcept {
+  auto done = ctr.processed.load(std::memory_order_acquire)
+              + ctr.dropped.load(std::memory_order_acquire)
+              + ctr.lost.load(std::memory_order_acquire);
+  return ctr.enqueued.load(std::memory_order_acquire) <= done;
+}
+
+/// Returns none once the calling thread's earlier `lazy_put`s into `st`
+/// are applied (see the file comment); `call` names the caller in errors.
+caf::error order_after_lazy_puts(instance& self, instance_state& st,
+                                 const char* call) {
+  if (!mark.dirty || (mark.owner != st.id && mark.owner != several_owners))
+    return caf::none;
+  auto where = routing::place(st.id, st.workers, st.logger);
+  {
+    gate::pass pass{st.buffer_gate};
+    if (pass.admitted()) {
+      auto index = where.lane % st.num_buffers;
+      if (drained(*st.counters->slots[index])) {
+        if (mark.owner == st.id)
+          mark.dirty = false;
+        return caf::none;
+      }
+    }
+  }
+  if (where.own_worker || where.foreign)
+    return make_error(errc::would_deadlock,
+                      std::string{call}
+                        + " inside an actor's handler, while records this "
+                          "worker handed to lazy_put are still pending: it "
+                          "would wait for them; send flush_atom to the front "
+                          "first, or use lazy_put");
+  if (auto err = self.flush())
+    return err;
+  if (mark.owner == st.id)
+    mark.dirty = false;
+  return caf::none;
+}
+
+/// Stores the packed records `xs` of partition `p` straight into its table;
+/// a table closed by a partition restart is replaced by the new one.
+caf::error write_direct(instance_state& st, cache_ptr cache, size_t p,
+                        packed* xs, size_t n) {
+  while (!cache->tables[p]->insert_direct(xs, n)) {
+    cache = st.load();
+    if (!cache || cache->remote)
+      return make_error(errc::not_started, "the cache stopped");
+  }
+  return caf::none;
+}
+
+/// Returns `err` (of `validate`) with the index of the record it is about.
+caf::error at_index(const caf::error& err, size_t index) {
+  return make_error(errc::invalid_record,
+                    "put_batch: record " + std::to_string(index)
+                      + " (0-based): " + render(err)
+                      + "; no record of the batch was stored");
+}
+
+/// Sends `msg` to partition `p` of a remote cache and waits for `ok_atom`.
+template <class... Ts>
+caf::error remote_put(instance_state& st, const cache_view& cache, size_t p,
+                      Ts&&... xs) {
+  caf::scoped_actor self{st.sys};
+  caf::error result;
+  self
+    ->request(cache.partitions[p], cache.opts.connect_timeout,
+              caf::put_atom::value, std::forward<Ts>(xs)...)
+    .receive([](caf::ok_atom) {},
+             [&](caf::error& err) { result = remote_error(cache, err); });
+  return result;
+}
+
+} // namespace
+
+namespace detail {
+
+void note_lazy_put(const instance_state& st) noexcept {
+  if (mark.dirty && mark.owner != st.id)
+    mark.owner = several_owners;
+  else
+    mark.owner = st.id;
+  mark.dirty = true;
+}
+
+} // namespace detail
+
+caf::error instance::put(record x) {
+  auto& st = *state_;
+  auto cache = st.load();
+  if (!cache)
+    return make_error(errc::not_started);
+  if (auto err = validate(x, cache->layout))
+    return err;
+  if (cache->remote) {
+    if (auto err = refuse_on_worker(st, "put to a remote cache"))
+      return err;
+    auto p = partition_of(x, cache->layout, cache->partitions.size());
+    return remote_put(st, *cache, p, std::move(x));
+  }
+  auto [value, hash] = packed::pack(x, cache->layout);
+  auto p = partition_index(hash, cache->partitions.size());
+  if (auto err = order_after_lazy_puts(*this, st, "put"))
+    return err;
+  return write_direct(st, std::move(cache), p, &value, 1);
+}
+
+caf::error instance::put_batch(std::vector<record> xs) {
+  auto& st = *state_;
+  auto cache = st.load();
+  if (!cache)
+    return make_error(errc::not_started);
+  for (size_t i = 0; i < xs.size(); ++i)
+    if (auto err = validate(xs[i], cache->layout))
+      return at_index(err, i);
+  auto n = cache->partitions.size();
+  if (cache->remote) {
+    if (auto err = refuse_on_worker(st, "put_batch to a remote cache"))
+      return err;
+    std::vector<std::vector<record>> parts(n);
+    for (auto& x : xs)
+      parts[partition_of(x, cache->layout, n)].push_back(std::move(x));
+    for (size_t p = 0; p < n; ++p)
+      if (!parts[p].empty())
+        if (auto err = remote_put(st, *cache, p, std::move(parts[p])))
+          return err;
+    return caf::none;
+  }
+  std::vector<std::vector<packed>> parts(n);
+  for (auto& x : xs) {
+    auto [value, hash] = packed::pack(x, cache->layout);
+    parts[partition_index(hash, n)].push_back(std::move(value));
+  }
+  if (auto err = order_after_lazy_puts(*this, st, "put_batch"))
+    return err;
+  for (size_t p = 0; p < n; ++p)
+    if (!parts[p].empty())
+      if (auto err = write_direct(st, cache, p, parts[p].data(),
+                                  parts[p].size()))
+        return err;
+  return caf::none;
+}
+
+caf::expected<std::vector<record>> instance::get(const record& pattern) {
+  auto& st = *state_;
+  auto cache = st.load();
+  if (!cache)
+    return make_error(errc::not_started);
+  if (auto err = validate(pattern, cache->layout))
+    return err;
+  auto& layout = cache->layout;
+  if (!cache->remote) {
+    // The key's bytes go to a per-thread buffer: no allocation per lookup
+    // beyond the result.
+    thread_local std::string key;
+    key.clear();
+    append_msgpack(pattern[layout.key_pos], key);
+    uint32_t p = 0;
+    if (layout.partition_pos == layout.key_pos)
+      p = partition_index(partition_hash(key), cache->partitions.size());
+    else
+      p = partition_of(pattern, layout, cache->partitions.size());
+    return cache->tables[p]->get(key, table::key_hash(key));
+  }
+  if (auto err = refuse_on_worker(st, "get of a remote cache"))
+    return err;
+  auto p = partition_of(pattern, layout, cache->partitions.size());
+  caf::scoped_actor self{st.sys};
+  caf::expected<std::vector<record>> result{std::vector<record>{}};
+  self
+    ->request(cache->partitions[p], cache->opts.connect_timeout,
+              caf::get_atom::value, pattern)
+    .receive([&](std::vector<record>& xs) { result = std::move(xs); },
+             [&](caf::error& err) { result = remote_error(*cache, err); });
+  return result;
+}
+
+} // namespace supercache
