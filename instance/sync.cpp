@@ -73,6 +73,11 @@ caf::error order_after_lazy_puts(instance& self, instance_state& st,
           mark.dirty = false;
         return caf::none;
       }
+    } else if (!st.buffers_running.load()) {
+      // The buffers stopped, and stopping drained every accepted record.
+      if (mark.owner == st.id)
+        mark.dirty = false;
+      return caf::none;
     }
   }
   if (where.own_worker || where.foreign)
@@ -82,8 +87,8 @@ caf::error order_after_lazy_puts(instance& self, instance_state& st,
                           "worker handed to lazy_put are still pending: it "
                           "would wait for them; send flush_atom to the front "
                           "first, or use lazy_put");
-  if (auto err = self.flush())
-    return err;
+  if (auto err = self.flush(); err && st.buffers_running.load())
+    return err; // else the buffers stopped meanwhile, drained
   if (mark.owner == st.id)
     mark.dirty = false;
   return caf::none;
