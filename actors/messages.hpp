@@ -8,7 +8,7 @@
 /// | `(put_atom, record)`                 | buffer | any actor        | `ok_atom` or an error     |
 /// | `(flush_atom)`                       | buffer | any actor        | `ok_atom` once visible    |
 /// | `(stop_atom)`                        | buffer | `buffer::stop`   | `ok_atom` once drained    |
-/// | `(entry)`                            | buffer | `lazy_put`       | none                      |
+/// | `(entry)`                            | buffer | `lazy_put`, `lazy_erase` | none              |
 /// | `(stream<entry>, uint32_t buffer)`   | cache  | buffer           | stream of batches         |
 /// | `(flushed_atom, uint64_t barrier)`   | buffer | cache            | none                      |
 /// | `(refused_atom, uint64_t n)`         | buffer | cache            | none                      |
@@ -16,6 +16,9 @@
 /// | `(watch_atom, bool, idx, actor)`     | supervisor | the instance | none                      |
 /// | `(put_atom, record)`                 | cache  | `put`, any actor | `ok_atom` or an error     |
 /// | `(get_atom, record pattern)`         | cache  | any actor        | `std::vector<record>`     |
+/// | `(erase_atom, record pattern)`       | cache  | any actor        | `uint64_t` records removed |
+/// | `(match_atom, record pattern)`       | cache  | any actor        | `std::vector<record>`     |
+/// | `(clear_atom)`                       | cache  | any actor        | `uint64_t` records removed |
 /// | `(size_atom)`                        | cache  | any actor        | `uint64_t`                |
 /// | `(stats_atom)`                       | both   | any actor        | counters as `record`      |
 ///
@@ -46,7 +49,8 @@ namespace supercache {
 
 // -- atoms (at most 10 characters in CAF 0.17) --------------------------------
 
-// The public atoms (size_atom, stats_atom) and the `inspect` of `record`
+// The public atoms (size_atom, stats_atom, erase_atom, match_atom,
+// clear_atom) and the `inspect` of `record`
 // are in <supercache/messages.hpp>; these are internal.
 
 /// Asks a buffer to drain into the cache and terminate.
@@ -87,6 +91,12 @@ struct entry {
   /// For 1 in `latency_sample_every` records: when it was enqueued
   /// (`steady_ns`), so the cache can time enqueue-to-visible; else 0.
   int64_t enqueued_ns = 0;
+
+  /// Whether this is a lazy erase (`instance::lazy_erase`) rather than a
+  /// record: `value` then holds the pattern, packed as a record, and the
+  /// partition removes every record of its key, in stream order with the
+  /// records around it.
+  bool erase = false;
 };
 
 /// Returns whether `x` is a flush barrier rather than a record.
@@ -162,7 +172,7 @@ typename Inspector::result_type inspect(Inspector& f, packed& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, entry& x) {
   return f(caf::meta::type_name("supercache::entry"), x.partition, x.barrier,
-           x.value, x.enqueued_ns);
+           x.value, x.enqueued_ns, x.erase);
 }
 
 } // namespace supercache

@@ -16,14 +16,23 @@
 
 namespace supercache {
 
+class record_pattern;
+
 /// The records of one cache partition: an open-addressing hash table of
 /// packed records (16 bytes a slot, plus one block of about 32 bytes for a
 /// small record), keyed by the MessagePack bytes of the key element.
 ///
-/// Thread safety: one writer (the partition's cache actor) and any number of
-/// concurrent readers. Writers take an exclusive lock once per batch; readers
-/// take a shared lock, so `get` and `size` never go through the actor (like
-/// ETS's read concurrency).
+/// Thread safety: writers (the partition's cache actor; `erase` and `clear`
+/// also from any thread) take an exclusive lock, once per batch; readers
+/// take a shared lock, so `get`, `match`, `for_each` and `size` never go
+/// through the actor (like ETS's read concurrency).
+///
+/// Deletion shifts the records behind a removed one back into its probe run
+/// (backward-shift deletion, no tombstones), keeping the records of a key in
+/// their stored order. Scans (`match`, `for_each`) copy the MessagePack bytes
+/// of a partition's records into one buffer under the shared lock (a
+/// consistent snapshot of this table; writers wait only for the copy) and
+/// decode them after releasing it (core/table_scan.cpp).
 class table {
 public:
   // -- constructors -----------------------------------------------------------
@@ -42,11 +51,20 @@ public:
   /// Stores one packed record, as `insert(record)`.
   void insert(packed x);
 
-  /// Stores every record of `xs` that is not a barrier, in order, under one
-  /// lock. A record whose insertion throws is counted in `failed()`, logged
+  /// Stores every record of `xs` that is not a barrier, and applies every
+  /// lazy erase (`entry::erase`: removes the records of its key), in order,
+  /// under one lock. A record whose insertion throws is counted in `failed()`, logged
   /// once per table, and skipped; the rest of the batch is stored. Returns
   /// the number of records stored or replaced.
   size_t insert(std::vector<entry>& xs);
+
+  /// Removes every record stored under `key` (the `key_of` form): for `set`
+  /// at most one, for `bag` all of them. Returns how many it removed. Any
+  /// thread.
+  size_t erase(std::string_view key);
+
+  /// Removes every record; returns how many. Any thread.
+  size_t clear();
 
   /// Calls `f` before each record is inserted (tests inject failures with it).
   void inject_faults(std::function<void(const packed&)> f) {
@@ -59,6 +77,16 @@ public:
   /// the order they were first stored.
   std::vector<record> get(std::string_view key) const;
 
+  /// Returns the records that match `pattern` (core/pattern.hpp), in slot
+  /// order (the records of one key in their stored order), from a
+  /// consistent snapshot of this table.
+  std::vector<record> match(const record_pattern& pattern) const;
+
+  /// Calls `f` with every record of a consistent snapshot of this table
+  /// (taken under the shared lock; `f` runs after it is released, so it may
+  /// call into the table). Exceptions of `f` propagate.
+  void for_each(const std::function<void(const record&)>& f) const;
+
   /// Returns the number of records stored.
   size_t size() const noexcept {
     return size_.load(std::memory_order_acquire);
@@ -70,7 +98,8 @@ public:
     return bytes_.load(std::memory_order_relaxed);
   }
 
-  /// Returns the number of batches applied with `insert(std::vector<entry>&)`.
+  /// Returns the number of batches applied with `insert(std::vector<entry>&)`
+  /// (records and lazy erases).
   size_t batches() const noexcept {
     return batches_.load(std::memory_order_relaxed);
   }
@@ -78,6 +107,12 @@ public:
   /// Returns the number of records applied by batches (stored or replacing).
   size_t batched_records() const noexcept {
     return batched_records_.load(std::memory_order_relaxed);
+  }
+
+  /// Returns the number of records removed by `erase`, `clear` and lazy
+  /// erases.
+  size_t erased() const noexcept {
+    return erased_.load(std::memory_order_relaxed);
   }
 
   /// Returns the number of records whose insertion threw.
@@ -106,7 +141,26 @@ private:
     packed value;
   };
 
+  /// The MessagePack bytes of some records, back to back.
+  struct snapshot {
+    std::string bytes;
+    std::vector<size_t> ends;
+  };
+
   void insert_locked(packed&& x);
+
+  /// Returns the hash of a key, as the slots store it.
+  static uint64_t hash_of(std::string_view key) noexcept;
+
+  size_t erase_locked(std::string_view key);
+
+  /// Removes the record in slot `i` and shifts the rest of its probe run
+  /// back (the caller holds the exclusive lock).
+  void erase_at(size_t i) noexcept;
+
+  /// Copies the records `pattern` matches (all for null) under the shared
+  /// lock.
+  snapshot take_snapshot(const record_pattern* pattern) const;
 
   void grow();
 
@@ -121,12 +175,13 @@ private:
   std::atomic<size_t> batches_{0};
   std::atomic<size_t> batched_records_{0};
   std::atomic<size_t> failed_{0};
+  std::atomic<size_t> erased_{0};
   std::function<void(const packed&)> fault_;
   latency_histogram latency_;
 };
 
 /// Returns the counters of a partition's table as JSON: records, bytes,
-/// batches, batched_records.
+/// failed, batches, batched_records, erased.
 nlohmann::json to_json(const table& x);
 
 } // namespace supercache
