@@ -2,10 +2,10 @@
 //
 // A scan copies the bytes of the records it returns into one buffer under
 // the shared lock and decodes them after releasing it. Measured with one
-// table of 1M `[i, "value-i"]` records and a writer inserting meanwhile
-// (machine at load 13 on 2 cores, so absolute times are inflated): the
-// scan under the lock took 1.7-2.4 s, a whole `for_each` 15.7-21.4 s, the
-// writer's longest wait 1.9-2.8 s. Decoding costs about 8 times the copy,
+// table of 1M `[i, "value-i"]` records and a writer inserting meanwhile, on
+// the shared 2-core machine (load 7, so absolute times are inflated): the
+// scan under the lock took 443-505 ms, a whole `for_each` 5.3-6.4 s, the
+// writer's longest wait 432-560 ms. Decoding costs 10-13 times the copy,
 // so writers wait for the copy only; the copy is a consistent snapshot of
 // the partition, which chunked copies would not be. Memory: one extra copy
 // of the matched records' bytes while a scan runs.

@@ -140,7 +140,9 @@ public:
 
   /// Calls `visitor` with every record, partition by partition, each a
   /// consistent snapshot taken without holding writers back while
-  /// `visitor` runs (it may call the instance). Errors as `match`.
+  /// `visitor` runs (it may call the instance). From a remote cache each
+  /// partition's records arrive as one message (`match` of `[]`). Errors
+  /// as `match`.
   caf::error for_each(const std::function<void(const record&)>& visitor);
 
   /// Returns once every `lazy_put` that returned none before the call is
