@@ -158,6 +158,7 @@ nlohmann::json to_json(const buffer_counters& x) {
   return {{"enqueued", x.enqueued.load()},
           {"written", written},
           {"rejected", x.rejected.load()},
+          {"erases", x.erases.load()},
           {"dropped", x.dropped.load()},
           {"lost", x.lost.load()},
           {"pending", x.pending()},

@@ -3,9 +3,11 @@
 /// A buffer: the actor whose mailbox queues records on their way to the cache.
 ///
 /// **Messages.**
-/// - `(entry)`, from `instance::lazy_put` (already validated and admitted,
-///   with its partition computed on the producer's thread): queued; no
-///   reply. Local only: one from another node, a barrier, or one whose
+/// - `(entry)`, from `instance::lazy_put` and `instance::lazy_erase`
+///   (already validated and admitted, with its partition computed on the
+///   producer's thread): queued; no reply. A lazy erase (`entry::erase`)
+///   is one more queued entry: streamed in order with the records, counted
+///   like one (and dropped like one under `drop-oldest`). Local only: one from another node, a barrier, or one whose
 ///   partition index is out of range is refused and counted
 ///   (`guards().refused`, actors/remote_guard.hpp).
 /// - `(put_atom, record)`, from any actor (by registry name `buffer_N`):

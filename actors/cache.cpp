@@ -10,6 +10,7 @@
 #include <supercache/supercache.hpp>
 
 #include "core/names.hpp"
+#include "core/pattern.hpp"
 
 namespace supercache {
 
@@ -185,6 +186,21 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
         return err;
       return tbl.get(key_of(pattern, tbl.layout()));
     },
+    [=](erase_atom, const record& pattern) -> caf::expected<uint64_t> {
+      auto& tbl = *self->state.data;
+      if (auto err = validate(pattern, tbl.layout()))
+        return err;
+      return static_cast<uint64_t>(tbl.erase(key_of(pattern, tbl.layout())));
+    },
+    [=](match_atom,
+        const record& pattern) -> caf::expected<std::vector<record>> {
+      auto& tbl = *self->state.data;
+      auto compiled = record_pattern::make(pattern, tbl.layout());
+      if (!compiled)
+        return std::move(compiled.error());
+      return tbl.match(*compiled);
+    },
+    [=](clear_atom) { return static_cast<uint64_t>(self->state.data->clear()); },
     [=](size_atom) { return static_cast<uint64_t>(self->state.data->size()); },
     [=](stats_atom) -> record { return to_json(*self->state.data); },
   };

@@ -29,6 +29,19 @@
 /// - `(get_atom, record pattern)`, from any actor: replies the records of this
 ///   partition whose key equals the pattern's key (`std::vector<record>`), or
 ///   `errc::invalid_record`.
+/// - `(erase_atom, record pattern)`, from `instance::erase` of a producer
+///   node or any actor: removes the records of this partition under the
+///   pattern's key (all of them in a `bag`); replies how many
+///   (`uint64_t`), or `errc::invalid_record` (checked as `get`'s pattern).
+/// - `(match_atom, record pattern)`, from `instance::match`/`for_each` of a
+///   producer node or any actor: replies this partition's records that
+///   match (core/pattern.hpp; `[]` matches all) as `std::vector<record>`,
+///   from a consistent snapshot, or `errc::invalid_record` (not an array,
+///   too deep). The whole answer is one message.
+/// - `(clear_atom)`, from `instance::clear` of a producer node or any
+///   actor: removes every record; replies how many (`uint64_t`).
+/// - Lazy erases arrive as `entry`s with `erase` set in the streams and are
+///   applied in stream order with the records around them.
 /// - `(size_atom)`, from any actor: replies the number of records (`uint64_t`).
 /// - `(stats_atom)`, from any actor: replies records, bytes, batches and
 ///   batched_records as JSON.
@@ -37,10 +50,10 @@
 ///   logged to stderr (`guarded_actor`, actors/remote_guard.hpp).
 ///
 /// **Reads and writes without messages.** The partition's `table` is shared
-/// with `instance::get`/`size`, which read it under a shared lock from any
-/// thread, and with a local `instance::put`/`put_batch`, which write it
-/// under its exclusive lock from the caller's thread: the actor is not the
-/// table's only writer.
+/// with `instance::get`/`size`/`match`/`for_each`, which read it under a
+/// shared lock from any thread, and with a local `instance::put`/`put_batch`/
+/// `erase`/`clear`, which write it under its exclusive lock from the caller's
+/// thread: the actor is not the table's only writer.
 ///
 /// **Order and loss.** Records of one stream are applied in the order the
 /// buffer sent them (CAF delivers a path's batches in order). A record that

@@ -8,7 +8,7 @@
 /// | `(put_atom, record)`                 | buffer | any actor        | `ok_atom` or an error     |
 /// | `(flush_atom)`                       | buffer | any actor        | `ok_atom` once visible    |
 /// | `(stop_atom)`                        | buffer | `buffer::stop`   | `ok_atom` once drained    |
-/// | `(entry)`                            | buffer | `lazy_put`       | none                      |
+/// | `(entry)`                            | buffer | `lazy_put`, `lazy_erase` | none              |
 /// | `(stream<entry>, uint32_t buffer)`   | cache  | buffer           | stream of batches         |
 /// | `(flushed_atom, uint64_t barrier)`   | buffer | cache            | none                      |
 /// | `(refused_atom, uint64_t n)`         | buffer | cache            | none                      |
@@ -17,6 +17,9 @@
 /// | `(put_atom, record)`                 | cache  | remote `put`, any actor | `ok_atom` or an error |
 /// | `(put_atom, std::vector<record>)`    | cache  | remote `put_batch`, any actor | `ok_atom` or an error naming the index |
 /// | `(get_atom, record pattern)`         | cache  | any actor        | `std::vector<record>`     |
+/// | `(erase_atom, record pattern)`       | cache  | any actor        | `uint64_t` records removed |
+/// | `(match_atom, record pattern)`       | cache  | any actor        | `std::vector<record>`     |
+/// | `(clear_atom)`                       | cache  | any actor        | `uint64_t` records removed |
 /// | `(size_atom)`                        | cache  | any actor        | `uint64_t`                |
 /// | `(stats_atom)`                       | both   | any actor        | counters as `record`      |
 ///
@@ -47,7 +50,8 @@ namespace supercache {
 
 // -- atoms (at most 10 characters in CAF 0.17) --------------------------------
 
-// The public atoms (size_atom, stats_atom) and the `inspect` of `record`
+// The public atoms (size_atom, stats_atom, erase_atom, match_atom,
+// clear_atom) and the `inspect` of `record`
 // are in <supercache/messages.hpp>; these are internal.
 
 /// Asks a buffer to drain into the cache and terminate.
@@ -88,6 +92,12 @@ struct entry {
   /// For 1 in `latency_sample_every` records: when it was enqueued
   /// (`steady_ns`), so the cache can time enqueue-to-visible; else 0.
   int64_t enqueued_ns = 0;
+
+  /// Whether this is a lazy erase (`instance::lazy_erase`) rather than a
+  /// record: `value` then holds the pattern, packed as a record, and the
+  /// partition removes every record of its key, in stream order with the
+  /// records around it.
+  bool erase = false;
 };
 
 /// Returns whether `x` is a flush barrier rather than a record.
@@ -163,7 +173,7 @@ typename Inspector::result_type inspect(Inspector& f, packed& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, entry& x) {
   return f(caf::meta::type_name("supercache::entry"), x.partition, x.barrier,
-           x.value, x.enqueued_ns);
+           x.value, x.enqueued_ns, x.erase);
 }
 
 } // namespace supercache

@@ -22,6 +22,10 @@ struct buffer_counters {
   /// Records refused with `errc::overloaded`.
   std::atomic<uint64_t> rejected{0};
 
+  /// Of `enqueued`, the lazy erases: every counter here counts operations
+  /// (records and erases alike); an applied erase counts as stored.
+  std::atomic<uint64_t> erases{0};
+
   /// Records shipped to the cache in stream batches.
   alignas(64) std::atomic<uint64_t> written{0};
 
@@ -84,6 +88,7 @@ struct buffer_counters {
   void add(const buffer_counters& x) noexcept {
     enqueued += x.enqueued.load();
     rejected += x.rejected.load();
+    erases += x.erases.load();
     written += x.written.load();
     dropped += x.dropped.load();
     batches += x.batches.load();

@@ -64,6 +64,11 @@ size_t table::insert(std::vector<entry>& xs) {
       // its sender counts it as lost.
       if (x.barrier != 0 || x.value.empty())
         continue;
+      if (x.erase) {
+        erase_locked(x.value.key());
+        ++applied;
+        continue;
+      }
       try {
         if (fault_)
           fault_(x.value);
@@ -149,6 +154,68 @@ void table::grow() {
   }
 }
 
+size_t table::erase(std::string_view key) {
+  std::unique_lock<std::shared_mutex> guard{mtx_};
+  return erase_locked(key);
+}
+
+size_t table::erase_locked(std::string_view key) {
+  auto h = key_hash(key);
+  auto mask = slots_.size() - 1;
+  size_t removed = 0;
+  for (auto i = h & mask; !slots_[i].value.empty();) {
+    auto& s = slots_[i];
+    if (s.hash == h && s.value.key() == key) {
+      // The next record of the run moves into slot i, if any: look again.
+      update_bytes(-static_cast<int64_t>(s.value.block().size()));
+      erase_at(i);
+      ++removed;
+      if (type_ == table_type::set)
+        break;
+    } else {
+      i = (i + 1) & mask;
+    }
+  }
+  if (removed > 0) {
+    size_.store(size_.load(std::memory_order_relaxed) - removed,
+                std::memory_order_release);
+    erased_.fetch_add(removed, std::memory_order_relaxed);
+  }
+  return removed;
+}
+
+void table::erase_at(size_t i) noexcept {
+  auto mask = slots_.size() - 1;
+  slots_[i].value = packed{};
+  // Backward shift: a record further in the run moves into the hole unless
+  // its home slot lies cyclically in (hole, its slot]; then the hole moves
+  // to its old slot. Records only move backwards and never past one with
+  // the same home, so a key's records keep their order.
+  for (auto j = (i + 1) & mask; !slots_[j].value.empty(); j = (j + 1) & mask) {
+    auto home = slots_[j].hash & mask;
+    auto stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (stays)
+      continue;
+    slots_[i] = std::move(slots_[j]); // leaves slot j empty (swap)
+    slots_[j].value = packed{};
+    i = j;
+  }
+}
+
+size_t table::clear() {
+  std::vector<slot> old(initial_capacity);
+  size_t removed = 0;
+  {
+    std::unique_lock<std::shared_mutex> guard{mtx_};
+    old.swap(slots_);
+    removed = size_.load(std::memory_order_relaxed);
+    size_.store(0, std::memory_order_release);
+    bytes_.store(slots_.size() * sizeof(slot), std::memory_order_relaxed);
+  }
+  erased_.fetch_add(removed, std::memory_order_relaxed);
+  return removed; // the old records are freed here, outside the lock
+}
+
 std::vector<record> table::get(std::string_view key) const {
   return get(key, key_hash(key));
 }
@@ -171,7 +238,8 @@ nlohmann::json to_json(const table& x) {
           {"bytes", x.bytes()},
           {"failed", x.failed()},
           {"batches", x.batches()},
-          {"batched_records", x.batched_records()}};
+          {"batched_records", x.batched_records()},
+          {"erased", x.erased()}};
 }
 
 } // namespace supercache

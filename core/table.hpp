@@ -16,19 +16,29 @@
 
 namespace supercache {
 
+class record_pattern;
+
 /// The records of one cache partition: an open-addressing hash table of
 /// packed records (16 bytes a slot, plus one block of about 32 bytes for a
 /// small record), keyed by the MessagePack bytes of the key element.
 ///
 /// Thread safety: two kinds of writers - the partition's cache actor (batches
 /// from the buffers, `put_atom`) and, for a local cache, the callers of
-/// `instance::put`/`put_batch`, which write straight into the table from
+/// `instance::put`/`put_batch`/`erase`/`clear`, which write straight into the table from
 /// their own thread (like ETS) - and any number of concurrent readers. Every
 /// writer takes the exclusive lock, once per batch; readers take a shared
 /// lock, so `get` and `size` never go through the actor (like ETS's read
 /// concurrency). Writes of one key are applied in the order they take the
 /// lock. Once `close`d (its partition died or the cache stopped), the table
 /// refuses direct writes, so a caller never stores into a table nobody reads.
+/// `erase` and `clear` are writers too, from any thread.
+///
+/// Deletion shifts the records behind a removed one back into its probe run
+/// (backward-shift deletion, no tombstones), keeping the records of a key in
+/// their stored order. Scans (`match`, `for_each`) copy the MessagePack bytes
+/// of a partition's records into one buffer under the shared lock (a
+/// consistent snapshot of this table; writers wait only for the copy) and
+/// decode them after releasing it (core/table_scan.cpp).
 class table {
 public:
   // -- constructors -----------------------------------------------------------
@@ -47,8 +57,9 @@ public:
   /// Stores one packed record, as `insert(record)`.
   void insert(packed x);
 
-  /// Stores every record of `xs` that is not a barrier, in order, under one
-  /// lock. A record whose insertion throws is counted in `failed()`, logged
+  /// Stores every record of `xs` that is not a barrier, and applies every
+  /// lazy erase (`entry::erase`: removes the records of its key), in order,
+  /// under one lock. A record whose insertion throws is counted in `failed()`, logged
   /// once per table, and skipped; the rest of the batch is stored. Returns
   /// the number of records stored or replaced.
   size_t insert(std::vector<entry>& xs);
@@ -61,6 +72,14 @@ public:
   /// Refuses every later `insert_direct`; the partition's actor may still
   /// write (it is terminating).
   void close();
+
+  /// Removes every record stored under `key` (the `key_of` form): for `set`
+  /// at most one, for `bag` all of them. Returns how many it removed. Any
+  /// thread.
+  size_t erase(std::string_view key);
+
+  /// Removes every record; returns how many. Any thread.
+  size_t clear();
 
   /// Calls `f` before each record is inserted (tests inject failures with it).
   void inject_faults(std::function<void(const packed&)> f) {
@@ -81,6 +100,16 @@ public:
     return std::hash<std::string_view>{}(key);
   }
 
+  /// Returns the records that match `pattern` (core/pattern.hpp), in slot
+  /// order (the records of one key in their stored order), from a
+  /// consistent snapshot of this table.
+  std::vector<record> match(const record_pattern& pattern) const;
+
+  /// Calls `f` with every record of a consistent snapshot of this table
+  /// (taken under the shared lock; `f` runs after it is released, so it may
+  /// call into the table). Exceptions of `f` propagate.
+  void for_each(const std::function<void(const record&)>& f) const;
+
   /// Returns the number of records stored.
   size_t size() const noexcept {
     return size_.load(std::memory_order_acquire);
@@ -92,7 +121,8 @@ public:
     return bytes_.load(std::memory_order_relaxed);
   }
 
-  /// Returns the number of batches applied with `insert(std::vector<entry>&)`.
+  /// Returns the number of batches applied with `insert(std::vector<entry>&)`
+  /// (records and lazy erases).
   size_t batches() const noexcept {
     return batches_.load(std::memory_order_relaxed);
   }
@@ -100,6 +130,12 @@ public:
   /// Returns the number of records applied by batches (stored or replacing).
   size_t batched_records() const noexcept {
     return batched_records_.load(std::memory_order_relaxed);
+  }
+
+  /// Returns the number of records removed by `erase`, `clear` and lazy
+  /// erases.
+  size_t erased() const noexcept {
+    return erased_.load(std::memory_order_relaxed);
   }
 
   /// Returns the number of records whose insertion threw.
@@ -128,7 +164,23 @@ private:
     packed value;
   };
 
+  /// The MessagePack bytes of some records, back to back.
+  struct snapshot {
+    std::string bytes;
+    std::vector<size_t> ends;
+  };
+
   void insert_locked(packed&& x);
+
+  size_t erase_locked(std::string_view key);
+
+  /// Removes the record in slot `i` and shifts the rest of its probe run
+  /// back (the caller holds the exclusive lock).
+  void erase_at(size_t i) noexcept;
+
+  /// Copies the records `pattern` matches (all for null) under the shared
+  /// lock.
+  snapshot take_snapshot(const record_pattern* pattern) const;
 
   void grow();
 
@@ -144,12 +196,14 @@ private:
   std::atomic<size_t> batched_records_{0};
   std::atomic<size_t> failed_{0};
   bool closed_ = false; // guarded by mtx_
+
+  std::atomic<size_t> erased_{0};
   std::function<void(const packed&)> fault_;
   latency_histogram latency_;
 };
 
 /// Returns the counters of a partition's table as JSON: records, bytes,
-/// batches, batched_records.
+/// failed, batches, batched_records, erased.
 nlohmann::json to_json(const table& x);
 
 } // namespace supercache

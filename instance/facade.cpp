@@ -155,6 +155,37 @@ caf::expected<size_t> size() {
   return (*p)->size();
 }
 
+caf::error lazy_erase(const record& pattern) {
+  auto p = current_for("lazy_erase");
+  return p ? (*p)->lazy_erase(pattern) : std::move(p.error());
+}
+
+caf::expected<size_t> erase(const record& pattern) {
+  auto p = current_for("erase");
+  if (!p)
+    return std::move(p.error());
+  return (*p)->erase(pattern);
+}
+
+caf::expected<size_t> clear() {
+  auto p = current_for("clear");
+  if (!p)
+    return std::move(p.error());
+  return (*p)->clear();
+}
+
+caf::expected<std::vector<record>> match(const record& pattern) {
+  auto p = current_for("match");
+  if (!p)
+    return std::move(p.error());
+  return (*p)->match(pattern);
+}
+
+caf::error for_each(const std::function<void(const record&)>& visitor) {
+  auto p = current_for("for_each");
+  return p ? (*p)->for_each(visitor) : std::move(p.error());
+}
+
 caf::error flush() {
   auto p = current_for("flush");
   return p ? (*p)->flush() : std::move(p.error());

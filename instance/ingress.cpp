@@ -28,7 +28,10 @@ caf::error overloaded(const instance_state& st, size_t index) {
 } // namespace
 
 caf::error instance::lazy_put(record x) {
-  auto& st = *state_;
+  return offer(*state_, x, false);
+}
+
+caf::error detail::offer(instance_state& st, const record& x, bool erase) {
   auto where = routing::place(st.id, st.workers, st.logger);
   // A worker (of any system) never waits: it would hold up the actors that
   // make room, perhaps the very buffer it waits for.
@@ -43,6 +46,7 @@ caf::error instance::lazy_put(record x) {
       if (attempt == 0)
         if (auto err = make_entry(x, st.layout, st.partitions, e))
           return err;
+      e.erase = erase;
       auto index = where.lane % st.num_buffers;
       auto& ctr = *st.counters->slots[index];
       if (ctr.unreachable.load(std::memory_order_relaxed))
@@ -63,6 +67,8 @@ caf::error instance::lazy_put(record x) {
       switch (decision) {
         case admission::accept:
           ctr.enqueued.fetch_add(1, std::memory_order_relaxed);
+          if (erase)
+            ctr.erases.fetch_add(1, std::memory_order_relaxed);
           caf::anon_send(st.buffers[index], std::move(e));
           note_lazy_put(st);
           return caf::none;
@@ -72,6 +78,8 @@ caf::error instance::lazy_put(record x) {
         case admission::drop:
           ctr.dropped.fetch_add(1, std::memory_order_relaxed);
           ctr.enqueued.fetch_add(1, std::memory_order_relaxed);
+          if (erase)
+            ctr.erases.fetch_add(1, std::memory_order_relaxed);
           return caf::none;
         case admission::wait:
           break;

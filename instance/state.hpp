@@ -177,6 +177,11 @@ caf::expected<size_t> remote_size(instance_state& st, const cache_view& cache);
 /// Returns the metrics of a local cache (see `instance::stats`).
 caf::expected<record> local_stats(instance_state& st);
 
+/// The one ingress path of `lazy_put` and `lazy_erase`: validates `x`,
+/// admits it to the buffer of the calling worker (or thread) and queues it
+/// as a record, or as a lazy erase of its key if `erase`.
+caf::error offer(instance_state& st, const record& x, bool erase);
+
 /// Returns the layout settings a front reports to producers.
 record settings_of(const options& opts);
 

@@ -43,6 +43,7 @@ caf::expected<record> local_stats(instance_state& st) {
   size_t records = 0;
   size_t batches = 0;
   size_t batched = 0;
+  size_t erased = 0;
   latency_histogram latency;
   for (auto& tbl : cache->tables) {
     latency.merge(tbl->latency());
@@ -50,6 +51,7 @@ caf::expected<record> local_stats(instance_state& st) {
     records += tbl->size();
     batches += tbl->batches();
     batched += tbl->batched_records();
+    erased += tbl->erased();
   }
   double avg = batches > 0 ? static_cast<double>(batched) / batches : 0.0;
   buffer_counters total;
@@ -64,6 +66,8 @@ caf::expected<record> local_stats(instance_state& st) {
                         {"lost", totals["lost"]},
                         {"lost_stored", st.lost_stored.load()},
                         {"pending", totals["pending"]},
+                        {"erases", totals["erases"]},
+                        {"erased", erased},
                         {"batches", batches},
                         {"avg_batch", avg},
                         {"latency_us",
@@ -105,6 +109,7 @@ caf::expected<nlohmann::json> instance::stats() {
   auto result = to_json(total);
   result["records"] = (*node)["records"];
   result["lost_stored"] = (*node)["lost_stored"];
+  result["erased"] = (*node)["erased"];
   result["buffers"] = std::move(bufs);
   result["cache_node"] = std::move(*node);
   return result;

@@ -16,11 +16,12 @@
 /// **Calls from inside actors.** On a scheduler worker of its own system
 /// (inside any actor's message handler) `lazy_put` never waits: at
 /// `max-pending` it returns `overloaded` at once under `block` and drops the
-/// record (counted in `dropped`) under `drop-oldest`. `put`, `put_batch`
-/// and `get` of a local cache never wait for an actor and work there too
-/// (but see **Order of put after lazy_put**). The blocking calls (`start`,
-/// `connect`, `publish`, `put`, `put_batch`, `get` and `size` of a remote
-/// cache, `flush`, `stop`, `stats`) return `would_deadlock` there at once;
+/// record (counted in `dropped`) under `drop-oldest`. `put`, `put_batch`,
+/// `get`, `erase`, `clear`, `match` and `for_each` of a local cache never
+/// wait for an actor and work there too (but see **Order of put after
+/// lazy_put**). The blocking calls (`start`, `connect`, `publish`, every
+/// call to a remote cache, `flush`, `stop`, `stats`) return `would_deadlock`
+/// there at once;
 /// actors send `flush_atom` to the instance's front (`front_name()`) or
 /// `put_atom` to a partition instead.
 ///
@@ -49,6 +50,7 @@
 /// concurrently; `start`, `connect` and `stop` are serialized.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -137,6 +139,42 @@ public:
 
   /// Returns the number of records stored in all partitions.
   caf::expected<size_t> size();
+
+  /// Hands an erase of `pattern`'s key (the key element as `get` takes it;
+  /// for a `bag` every record of the key) to the buffer of the calling
+  /// worker (or thread), behind this thread's earlier `lazy_put`s and
+  /// `lazy_erase`s, and returns at once: a `lazy_put` then a `lazy_erase` of
+  /// one key leaves nothing after `flush`, the reverse leaves the record.
+  /// Counted as one operation, like a record (`enqueued`, `written`,
+  /// `dropped`, `lost` count both; `erases` counts these). Errors as
+  /// `lazy_put`.
+  caf::error lazy_erase(const record& pattern);
+
+  /// Removes the records of `pattern`'s key synchronously and returns how
+  /// many (a `set`: 0 or 1). Not ordered with lazy writes still on their
+  /// way (call `flush` first). Errors: `not_started`, `invalid_record`;
+  /// for a remote cache `would_deadlock`, `unreachable`.
+  caf::expected<size_t> erase(const record& pattern);
+
+  /// Removes every record of every partition; returns how many. Errors as
+  /// `erase`.
+  caf::expected<size_t> clear();
+
+  /// Returns every record whose elements equal `pattern`'s non-null
+  /// elements at the same positions (`null` matches anything, also a
+  /// missing element; `[]` matches all; see core/pattern.hpp), from all
+  /// partitions (one if the pattern fixes the partition element), each
+  /// partition a consistent snapshot. Errors: `not_started`,
+  /// `invalid_record` (not an array, nested too deep); for a remote cache
+  /// `would_deadlock`, `unreachable`.
+  caf::expected<std::vector<record>> match(const record& pattern);
+
+  /// Calls `visitor` with every record, partition by partition, each a
+  /// consistent snapshot taken without holding writers back while
+  /// `visitor` runs (it may call the instance). From a remote cache each
+  /// partition's records arrive as one message (`match` of `[]`). Errors
+  /// as `match`.
+  caf::error for_each(const std::function<void(const record&)>& visitor);
 
   /// Returns once every `lazy_put` that returned none before the call is
   /// visible to `get`, or `timeout` after `call-timeout`.

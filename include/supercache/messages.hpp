@@ -16,6 +16,9 @@
 /// | `(put_atom, record)`  | `buffer_N`                           | `ok_atom`, or an error        |
 /// | `(put_atom, record)`  | `cache_P`                            | `ok_atom` once stored         |
 /// | `(get_atom, record)`  | `cache_P`                            | `std::vector<record>`         |
+/// | `(erase_atom, record)` | `cache_P`                           | `uint64_t` records removed    |
+/// | `(match_atom, record)` | `cache_P`                           | `std::vector<record>`         |
+/// | `(clear_atom)`        | `cache_P`                            | `uint64_t` records removed    |
 /// | `(size_atom)`         | `cache_P`, the front                 | `uint64_t`                    |
 /// | `(stats_atom)`        | `buffer_N`, `cache_P`, the front     | counters as `record`          |
 
@@ -38,6 +41,16 @@ using size_atom = caf::atom_constant<caf::atom("sc_size")>;
 
 /// Asks a buffer, a cache partition or the front for its counters (JSON).
 using stats_atom = caf::atom_constant<caf::atom("sc_stats")>;
+
+/// Asks a cache partition to remove the records of a pattern's key.
+using erase_atom = caf::atom_constant<caf::atom("sc_erase")>;
+
+/// Asks a cache partition for the records that match a pattern.
+using match_atom = caf::atom_constant<caf::atom("sc_match")>;
+
+/// Asks a cache partition to remove every record.
+using clear_atom = caf::atom_constant<caf::atom("sc_clear")>;
+
 
 } // namespace supercache
 

@@ -70,6 +70,23 @@ caf::expected<std::vector<record>> get(const record& pattern);
 /// Returns the number of records stored in all partitions.
 caf::expected<size_t> size();
 
+/// Enqueues an erase of `pattern`'s key, ordered with this thread's lazy
+/// writes (`instance::lazy_erase`).
+caf::error lazy_erase(const record& pattern);
+
+/// Removes the records of `pattern`'s key; returns how many
+/// (`instance::erase`).
+caf::expected<size_t> erase(const record& pattern);
+
+/// Removes every record; returns how many (`instance::clear`).
+caf::expected<size_t> clear();
+
+/// Returns the records matching `pattern` (`instance::match`).
+caf::expected<std::vector<record>> match(const record& pattern);
+
+/// Calls `visitor` with every record (`instance::for_each`).
+caf::error for_each(const std::function<void(const record&)>& visitor);
+
 /// Returns once every `lazy_put` that returned none before this call, from any
 /// thread, is visible to `get`. Safe to call concurrently with producers.
 /// Errors: `not_started`, `would_deadlock`, `timeout` (after

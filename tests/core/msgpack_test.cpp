@@ -162,9 +162,9 @@ TEST_CASE("deserializing garbage bytes into a record gives an error") {
     entry e{0, 0, packed::pack(record::array({1, "a"}), record_layout{}).first};
     auto buf = serialize(e);
     // The record's 4 MessagePack bytes (0x92 0x01 0xa1 'a') come right before
-    // the 8 bytes of `enqueued_ns`: replace the array header with a byte that
-    // is never used.
-    auto header = buf.size() - 8 - 4;
+    // the 8 bytes of `enqueued_ns` and the 1 of `erase`: replace the array
+    // header with a byte that is never used.
+    auto header = buf.size() - 1 - 8 - 4;
     REQUIRE_EQ(static_cast<uint8_t>(buf[header]), 0x92);
     buf[header] = static_cast<char>(0xc1);
     // The message stays decodable; only this record is refused.

@@ -1,0 +1,87 @@
+// Scans of a table: `match` and `for_each` (see table.hpp).
+//
+// A scan copies the bytes of the records it returns into one buffer under
+// the shared lock and decodes them after releasing it. Measured with one
+// table of 1M `[i, "value-i"]` records and a writer inserting meanwhile, on
+// the shared 2-core machine (load 7, so absolute times are inflated): the
+// scan under the lock took 443-505 ms, a whole `for_each` 5.3-6.4 s, the
+// writer's longest wait 432-560 ms. Decoding costs 10-13 times the copy,
+// so writers wait for the copy only; the copy is a consistent snapshot of
+// the partition, which chunked copies would not be. Memory: one extra copy
+// of the matched records' bytes while a scan runs.
+
+#include "core/table.hpp"
+
+#include <mutex>
+
+#include "core/pattern.hpp"
+
+namespace supercache {
+
+table::snapshot table::take_snapshot(const record_pattern* pattern) const {
+  snapshot result;
+  auto take = [&](const packed& x) {
+    auto bytes = x.bytes();
+    if (pattern != nullptr && !pattern->matches(bytes))
+      return;
+    result.bytes.append(bytes.data(), bytes.size());
+    result.ends.push_back(result.bytes.size());
+  };
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  auto mask = slots_.size() - 1;
+  if (pattern != nullptr && pattern->key()) {
+    // The pattern fixes the key: only its probe run can hold matches.
+    auto& key = *pattern->key();
+    auto h = key_hash(key);
+    for (auto i = h & mask; !slots_[i].value.empty(); i = (i + 1) & mask)
+      if (slots_[i].hash == h && slots_[i].value.key() == key)
+        take(slots_[i].value);
+    return result;
+  }
+  if (pattern == nullptr) {
+    result.bytes.reserve(size_.load(std::memory_order_relaxed) * 24);
+    result.ends.reserve(size_.load(std::memory_order_relaxed));
+  }
+  // Start behind an empty slot (there always is one: the load stays below
+  // 3/4), so a probe run that wraps around is read in probe order and the
+  // records of a key come in their stored order.
+  size_t start = 0;
+  while (!slots_[start].value.empty())
+    ++start;
+  for (size_t n = 1; n <= slots_.size(); ++n) {
+    auto& s = slots_[(start + n) & mask];
+    if (!s.value.empty())
+      take(s.value);
+  }
+  return result;
+}
+
+std::vector<record> table::match(const record_pattern& pattern) const {
+  auto snap = take_snapshot(&pattern);
+  std::vector<record> result;
+  result.reserve(snap.ends.size());
+  std::string_view all{snap.bytes};
+  size_t begin = 0;
+  for (auto end : snap.ends) {
+    // Stored bytes passed the checks when they were stored.
+    auto x = from_msgpack(all.substr(begin, end - begin));
+    if (x)
+      result.emplace_back(std::move(*x));
+    begin = end;
+  }
+  return result;
+}
+
+void table::for_each(const std::function<void(const record&)>& f) const {
+  auto snap = take_snapshot(nullptr);
+  std::string_view all{snap.bytes};
+  size_t begin = 0;
+  for (auto end : snap.ends) {
+    auto x = from_msgpack(all.substr(begin, end - begin));
+    if (x)
+      f(*x);
+    begin = end;
+  }
+}
+
+} // namespace supercache
