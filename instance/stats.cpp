@@ -43,6 +43,8 @@ caf::expected<record> local_stats(instance_state& st) {
   size_t records = 0;
   size_t batches = 0;
   size_t batched = 0;
+  size_t expired = 0;
+  size_t evicted = 0;
   latency_histogram latency;
   for (auto& tbl : cache->tables) {
     latency.merge(tbl->latency());
@@ -50,6 +52,8 @@ caf::expected<record> local_stats(instance_state& st) {
     records += tbl->size();
     batches += tbl->batches();
     batched += tbl->batched_records();
+    expired += tbl->expired();
+    evicted += tbl->evicted();
   }
   double avg = batches > 0 ? static_cast<double>(batched) / batches : 0.0;
   buffer_counters total;
@@ -63,6 +67,8 @@ caf::expected<record> local_stats(instance_state& st) {
                         {"dropped", totals["dropped"]},
                         {"lost", totals["lost"]},
                         {"lost_stored", st.lost_stored.load()},
+                        {"expired", expired},
+                        {"evicted", evicted},
                         {"pending", totals["pending"]},
                         {"batches", batches},
                         {"avg_batch", avg},
