@@ -18,6 +18,17 @@
 /// not change): their order within that millisecond is not kept, which
 /// neither expiry (same stamp) nor eviction (same age) can tell apart.
 ///
+/// Without `ttl` (`max-records` alone) a stale entry could match a slot
+/// again only if its key were written at the same stamp modulo 2^32 ms
+/// (49.7 days later) before a compaction dropped the entry: that record
+/// would then be evicted early. An entry matched by another key with the
+/// same 32-bit hash and stamp expires or evicts that record at the same age,
+/// as its own entry would.
+///
+/// For the table's other writers: removing a record needs nothing here (its
+/// entry goes stale); a table-wide clear calls `clear()`; scans skip slots
+/// that are not `table::live`.
+///
 /// Not thread-safe: the table calls it under its write lock.
 
 #include <chrono>
