@@ -79,6 +79,9 @@ caf::error put_all(table& tbl, const std::vector<record>& xs) {
   return caf::none;
 }
 
+/// Write-order entries one `reclaim_atom` pops under one write lock.
+constexpr size_t reclaim_chunk = 4096;
+
 } // namespace
 
 caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
@@ -87,6 +90,9 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
   self->state.index = index;
   self->state.data = std::move(data);
   self->state.board = std::move(board);
+  auto period = self->state.data->reclaim_period();
+  if (period.count() > 0)
+    self->delayed_send(self, period, reclaim_atom::value);
   return {
     [=](caf::stream<entry> in, uint32_t buffer_index) {
       // One sink per buffer; barriers are acknowledged to that buffer.
@@ -203,6 +209,15 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
     [=](clear_atom) { return static_cast<uint64_t>(self->state.data->clear()); },
     [=](size_atom) { return static_cast<uint64_t>(self->state.data->size()); },
     [=](stats_atom) -> record { return to_json(*self->state.data); },
+    [=](reclaim_atom) {
+      // Only this partition's own timer: one chain of them, never more.
+      if (self->current_sender() != self->ctrl())
+        return;
+      if (self->state.data->reclaim(reclaim_chunk))
+        self->send(self, reclaim_atom::value); // more due: after the inbox
+      else
+        self->delayed_send(self, period, reclaim_atom::value);
+    },
   };
 }
 

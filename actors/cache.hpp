@@ -43,8 +43,12 @@
 /// - Lazy erases arrive as `entry`s with `erase` set in the streams and are
 ///   applied in stream order with the records around them.
 /// - `(size_atom)`, from any actor: replies the number of records (`uint64_t`).
-/// - `(stats_atom)`, from any actor: replies records, bytes, batches and
-///   batched_records as JSON.
+/// - `(stats_atom)`, from any actor: replies records, bytes, batches,
+///   batched_records, expired and evicted as JSON.
+/// - `(reclaim_atom)`, from itself only (others' are ignored): with a `ttl`,
+///   a timer every `table::reclaim_period()` (ttl/8, 1 ms..1 s) that removes
+///   expired records, at most 4096 write-order entries per message; if more
+///   are due it sends itself the next one at once, behind its inbox.
 ///
 /// - Exits from other nodes are refused, unexpected messages counted and
 ///   logged to stderr (`guarded_actor`, actors/remote_guard.hpp).
@@ -77,7 +81,8 @@
 /// a flush through the replacement answers only once every record the dead
 /// buffer shipped to this partition is stored.
 ///
-/// **Capacity.** The table grows with the data. Its inbox is bounded by the
+/// **Capacity.** The table grows with the data, up to `max-records` if set
+/// (then the least recently written record is evicted). Its inbox is bounded by the
 /// buffers: a local buffer's records count against its `max-pending` until
 /// this partition has processed them (the partition advances the buffer's
 /// `processed` counter in the shared `counter_board` per batch).

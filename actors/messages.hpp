@@ -22,6 +22,7 @@
 /// | `(clear_atom)`                       | cache  | any actor        | `uint64_t` records removed |
 /// | `(size_atom)`                        | cache  | any actor        | `uint64_t`                |
 /// | `(stats_atom)`                       | both   | any actor        | counters as `record`      |
+/// | `(reclaim_atom)`                     | cache  | itself (timer)   | none                      |
 ///
 /// `stop_atom`, `entry`, `reopen_atom` and `watch_atom`/`retry_atom` are
 /// local only: refused from another node (actors/remote_guard.hpp), as are
@@ -72,6 +73,9 @@ using reopen_atom = caf::atom_constant<caf::atom("sc_reopen")>;
 /// Tells a buffer how many of its records a cache partition refused (they
 /// arrived undecodable).
 using refused_atom = caf::atom_constant<caf::atom("sc_refused")>;
+
+/// A cache partition's timer to itself: remove expired records.
+using reclaim_atom = caf::atom_constant<caf::atom("sc_reclaim")>;
 
 // -- stream element -----------------------------------------------------------
 

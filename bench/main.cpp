@@ -23,7 +23,7 @@
 ///     the memory figures only, in a fresh process) and reports that child's
 ///     peak RSS, bytes per stored and per pending record: the peak RSS of the
 ///     full run would include the earlier phases. Bytes per stored record =
-///     (RSS after flush - RSS before start) / records; bytes per pending
+///     (RSS after flush - RSS before start) / records stored; bytes per pending
 ///     record = (RSS - RSS before - stored x bytes per stored) / pending, at
 ///     the 5 ms sample (taken while producers run) with the most records
 ///     accepted by `lazy_put` but not yet counted by `size()`. Freed heap is
@@ -31,6 +31,10 @@
 ///     before start and after flush.
 ///  7. Scaling: end-to-end rate for producers 1, 2, 4 x buffers = partitions
 ///     1, 2, 4, `--scale-records` each (default records / 2).
+///  8. Expiry and size bound: phase 3 with `ttl` = 1 h (nothing expires: the
+///     cost of the write order) and with `max-records` at half the records
+///     per partition (half evicted), and phase 6's bytes per stored record of
+///     each from a fresh child (phase_limits.cpp).
 ///
 /// Output: a readable table, then one line of JSON with every figure (rates
 /// in records/s, ratios to the CAF limit, the workload). Exit status 0 only if
@@ -228,6 +232,10 @@ void run_all_mode(caf::actor_system& sys, const workload& w, int argc,
             + (child.is_string() ? child.get<std::string>()
                                  : std::string{"counts not exact"}));
   print_memory(out.value("memory", json{}));
+  out["limits"] = run_limits(sys, w, argc, argv, r);
+  print_limits(out["limits"], e2e,
+               out.value("memory", json::object())
+                 .value("bytes_per_stored_record", 0.0));
   out["scaling"] = run_scaling(sys, w, r);
   for (auto& cell : out["scaling"])
     cell["caf_ratio"] = ratio(cell["end_to_end_rate"].get<double>(),

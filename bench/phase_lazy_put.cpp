@@ -65,8 +65,13 @@ json run_lazy(caf::actor_system& sys, const workload& w, const lazy_params& lp,
                + std::to_string(lp.partitions) + "part";
   r.check(errors == 0, label + ": " + std::to_string(errors.load())
                          + " lazy_put calls failed");
-  r.check(stored == lp.records, label + " stored " + std::to_string(stored)
-                                  + " of " + std::to_string(lp.records));
+  // Records evicted at max-records or expired after ttl left the cache.
+  auto evicted = stats.value("evicted", size_t{0});
+  auto expired = stats.value("expired", size_t{0});
+  r.check(stored + evicted + expired == lp.records,
+          label + " stored " + std::to_string(stored) + " (evicted "
+            + std::to_string(evicted) + ", expired " + std::to_string(expired)
+            + ") of " + std::to_string(lp.records));
   auto enq = seconds(s.start, s.end);
   auto e2e = seconds(s.start, end);
   json result{{"records", lp.records},
@@ -80,10 +85,12 @@ json run_lazy(caf::actor_system& sys, const workload& w, const lazy_params& lp,
               {"avg_batch", rounded(stats.value("avg_batch", 0.0), 1)},
               {"batches", stats.value("batches", size_t{0})},
               {"errors", size_t{errors}},
-              {"size", stored}};
+              {"size", stored},
+              {"evicted", evicted},
+              {"expired", expired}};
   if (lp.memory) {
     release_free_memory();
-    result["memory"] = memory_figures(lp.records, before_kb, done_kb,
+    result["memory"] = memory_figures(lp.records, stored, before_kb, done_kb,
                                       current_rss_kb(), stored_at_done, most);
   }
   return result;

@@ -62,11 +62,11 @@ memory_sample sample_memory(const std::vector<std::atomic<size_t>>& progress,
   return most;
 }
 
-json memory_figures(size_t records, size_t before_kb, size_t done_kb,
-                    size_t after_kb, size_t stored_at_done,
+json memory_figures(size_t records, size_t stored, size_t before_kb,
+                    size_t done_kb, size_t after_kb, size_t stored_at_done,
                     const memory_sample& most) {
-  auto per_stored = after_kb > before_kb
-                      ? (after_kb - before_kb) * 1024.0 / records
+  auto per_stored = after_kb > before_kb && stored > 0
+                      ? (after_kb - before_kb) * 1024.0 / stored
                       : 0.0;
   json per_pending = nullptr;
   if (most.pending() > 0) {
@@ -119,12 +119,13 @@ int spawn_piped(const char* path, std::vector<std::string> args, pid_t& pid,
   return fds[0];
 }
 
-json run_child(int argc, char** argv) {
+json run_child(int argc, char** argv, const std::vector<std::string>& extra) {
   std::vector<std::string> args{argv[0]};
   for (int i = 1; i < argc; ++i)
     if (std::string{argv[i]}.rfind("--mode=", 0) != 0)
       args.emplace_back(argv[i]);
   args.emplace_back("--mode=lazy");
+  args.insert(args.end(), extra.begin(), extra.end());
   pid_t pid = 0;
   std::string error;
   auto fd = spawn_piped("/proc/self/exe", std::move(args), pid, error);

@@ -108,12 +108,12 @@ struct memory_sample {
 memory_sample sample_memory(const std::vector<std::atomic<size_t>>& progress,
                             const std::atomic<bool>& stop);
 
-/// Returns the memory figures of a lazy_put phase: RSS `before_kb` the cache
-/// started, `done_kb` when the producers returned (with `stored_at_done`
-/// records stored) and `after_kb` after flush, plus `most`, the reading with
-/// the most records pending.
-json memory_figures(size_t records, size_t before_kb, size_t done_kb,
-                    size_t after_kb, size_t stored_at_done,
+/// Returns the memory figures of a lazy_put phase of `records` that left
+/// `stored` records: RSS `before_kb` the cache started, `done_kb` when the
+/// producers returned (with `stored_at_done` records stored) and `after_kb`
+/// after flush, plus `most`, the reading with the most records pending.
+json memory_figures(size_t records, size_t stored, size_t before_kb,
+                    size_t done_kb, size_t after_kb, size_t stored_at_done,
                     const memory_sample& most);
 
 /// Starts `path` with `args` (`args[0]` included) and its stdout on a pipe;
@@ -121,9 +121,24 @@ json memory_figures(size_t records, size_t before_kb, size_t done_kb,
 int spawn_piped(const char* path, std::vector<std::string> args, pid_t& pid,
                 std::string& error);
 
-/// Runs this program again with `--mode=lazy` and the other flags of `argv`;
-/// returns its JSON line, or a string describing what went wrong.
-json run_child(int argc, char** argv);
+/// Runs this program again with `--mode=lazy`, the other flags of `argv`
+/// and `extra`; returns its JSON line, or a string describing what went
+/// wrong.
+json run_child(int argc, char** argv,
+               const std::vector<std::string>& extra = {});
+
+// -- 8. expiry and size bound (phase_limits.cpp) ------------------------------
+
+/// Phase 8: lazy_put end-to-end rate with `ttl` set (1 h: nothing expires,
+/// the cost of the write order) and with `max-records` at half the records
+/// per partition (half of them evicted), each in this process, and the
+/// bytes per stored record of each from a fresh `--mode=lazy` child.
+json run_limits(caf::actor_system& sys, const workload& w, int argc,
+                char** argv, report& r);
+
+/// Prints phase 8 beside the unlimited end-to-end rate `base_rate` and
+/// `base_bytes` per stored record.
+void print_limits(const json& limits, double base_rate, double base_bytes);
 
 // -- --mode=remote (phase_remote.cpp) -----------------------------------------
 

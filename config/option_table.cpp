@@ -6,6 +6,7 @@
 #include <utility>
 
 #include <caf/config_option_adder.hpp>
+#include <caf/deep_to_string.hpp>
 #include <caf/pec.hpp>
 
 #include <supercache/errc.hpp>
@@ -116,6 +117,7 @@ void declare_option(caf::actor_system_config& cfg, const option_info& spec) {
       adder.add<size_t>(spec.name, spec.description);
       break;
     case option_kind::duration:
+    case option_kind::lifetime:
       adder.add<caf::timespan>(spec.name, spec.description);
       break;
     case option_kind::text:
@@ -212,6 +214,17 @@ caf::expected<size_t> read_size(const option_info& spec,
   return static_cast<size_t>(*i);
 }
 
+caf::error check_lifetime(const char* name, caf::timespan x,
+                          const std::string* file) {
+  using namespace std::chrono;
+  if (x >= milliseconds(1) && x <= milliseconds(INT32_MAX))
+    return caf::none;
+  return value_error(name, caf::deep_to_string(x),
+                     "must be 1ms..596h (millisecond resolution); omit the "
+                     "key for none",
+                     file);
+}
+
 caf::expected<caf::timespan> read_duration(const option_info& spec,
                                            const caf::config_value& x,
                                            const std::string* file) {
@@ -219,6 +232,9 @@ caf::expected<caf::timespan> read_duration(const option_info& spec,
   if (span == nullptr || span->count() < 0)
     return value_error(spec.name, caf::to_string(x),
                        "expected a duration such as 500ms or 2s", file);
+  if (spec.kind == option_kind::lifetime)
+    if (auto err = check_lifetime(spec.name, *span, file))
+      return err;
   return *span;
 }
 

@@ -43,6 +43,8 @@ enum class option_kind : uint8_t {
   port,
   /// A duration such as `500ms` (CAF timespan syntax), not negative.
   duration,
+  /// A lifetime: a duration of 1ms..596h (millisecond stamps of 32 bits).
+  lifetime,
   /// Any string.
   text,
   /// A `HOST:PORT` string, or empty.
@@ -96,12 +98,13 @@ size_option(const char* name, const char* description, option_kind kind,
           field, nullptr, nullptr, nullptr, nullptr};
 }
 
-/// Returns the spec of a `duration` option.
+/// Returns the spec of a `duration` (or `lifetime`) option.
 template <class Options>
 constexpr option_spec<Options>
 duration_option(const char* name, const char* description,
-                caf::timespan Options::*field) {
-  return {{name, description, option_kind::duration, nullptr, nullptr},
+                caf::timespan Options::*field,
+                option_kind kind = option_kind::duration) {
+  return {{name, description, kind, nullptr, nullptr},
           nullptr, field, nullptr, nullptr, nullptr};
 }
 
@@ -134,6 +137,10 @@ flag_option(const char* name, const char* description,
 
 // -- helpers for every table --------------------------------------------------
 
+/// Returns `errc::invalid_option` unless `x` is a `lifetime`: 1ms..596h.
+caf::error check_lifetime(const char* name, caf::timespan x,
+                          const std::string* file);
+
 /// Returns the options declared on `cfg` (by every table and by CAF).
 const caf::config_option_set&
 declared_options(const caf::actor_system_config& cfg);
@@ -156,7 +163,8 @@ caf::expected<size_t> read_size(const option_info& spec,
                                 const caf::config_value& x,
                                 const std::string* file);
 
-/// Checks the duration value `x` and returns it.
+/// Checks the duration value `x` (of a `duration` or `lifetime` option) and
+/// returns it.
 caf::expected<caf::timespan> read_duration(const option_info& spec,
                                            const caf::config_value& x,
                                            const std::string* file);
@@ -227,7 +235,8 @@ caf::error read_value(const option_spec<Options>& spec,
       out.*spec.size_field = *value;
       return caf::none;
     }
-    case option_kind::duration: {
+    case option_kind::duration:
+    case option_kind::lifetime: {
       auto value = read_duration(spec.info, x, file);
       if (!value)
         return std::move(value.error());

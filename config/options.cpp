@@ -95,6 +95,16 @@ constexpr detail::option_spec<options> option_specs[] = {
                       "set); on the command line a flag: "
                       "--supercache.allow-insecure",
                       &options::allow_insecure),
+  detail::duration_option("ttl",
+                          "how long a record stays visible after its last "
+                          "write, 1ms..596h (default: for ever); expired "
+                          "records are removed and counted",
+                          &options::ttl, option_kind::lifetime),
+  detail::size_option("max-records",
+                      "records one cache partition holds at most, at least 1 "
+                      "(default: no bound); at the bound the least recently "
+                      "written record is evicted and counted",
+                      option_kind::limit, &options::max_records),
 };
 
 /// Returns `errc::invalid_option` for the field behind the option `name`.
@@ -201,6 +211,9 @@ caf::error options::validate() const {
   if (call_timeout.count() <= 0)
     return field_error("call-timeout", caf::deep_to_string(call_timeout),
                        "must be positive");
+  if (ttl.count() != 0)
+    if (auto err = detail::check_lifetime("ttl", ttl, nullptr))
+      return err;
   if (type != table_type::set && type != table_type::bag)
     return field_error("table-type", std::to_string(static_cast<int>(type)),
                        "expected set or bag");

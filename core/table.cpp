@@ -1,5 +1,6 @@
 #include "core/table.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <functional>
@@ -11,11 +12,34 @@ namespace {
 
 constexpr size_t initial_capacity = 1024;
 
+/// Write-order entries a `reclaim` from `size` pops per write lock.
+constexpr size_t size_reclaim_chunk = 4096;
+
+caf::actor_clock::time_point now_of(const caf::actor_clock* clock) noexcept {
+  return clock != nullptr ? clock->now()
+                          : caf::actor_clock::clock_type::now();
+}
+
 } // namespace
 
-table::table(table_type type, record_layout layout)
-  : type_(type), layout_(layout), slots_(initial_capacity) {
+table::table(table_type type, record_layout layout, table_limits limits)
+  : type_(type),
+    layout_(layout),
+    clock_(limits.clock),
+    epoch_(now_of(limits.clock)),
+    ttl_ticks_(ttl_ticks(limits.ttl)),
+    max_records_(limits.max_records),
+    slots_(initial_capacity) {
+  static_assert(sizeof(slot) == 16);
+  if (limits.any())
+    order_ = std::make_unique<write_order>();
   bytes_ = slots_.size() * sizeof(slot);
+}
+
+uint32_t table::now_stamp() const noexcept {
+  auto elapsed = now_of(clock_) - epoch_;
+  return static_cast<uint32_t>(
+    std::chrono::duration_cast<stamp_unit>(elapsed).count());
 }
 
 void table::insert(record x) {
@@ -24,15 +48,16 @@ void table::insert(record x) {
 
 void table::insert(packed x) {
   std::unique_lock<std::shared_mutex> guard{mtx_};
-  insert_locked(std::move(x));
+  insert_locked(std::move(x), order_ ? now_stamp() : 0);
 }
 
 bool table::insert_direct(packed* xs, size_t n) {
   std::unique_lock<std::shared_mutex> guard{mtx_};
   if (closed_)
     return false;
+  auto now = order_ ? now_stamp() : 0;
   for (size_t i = 0; i < n; ++i)
-    insert_locked(std::move(xs[i]));
+    insert_locked(std::move(xs[i]), now);
   return true;
 }
 
@@ -46,6 +71,8 @@ size_t table::insert(std::vector<entry>& xs) {
   size_t failed = 0;
   {
     std::unique_lock<std::shared_mutex> guard{mtx_};
+    // Stamps are read under the lock: the write order stays in time order.
+    auto now = order_ ? now_stamp() : 0;
     // Touch the home slot of the next records early: a large table misses
     // the cache on almost every insert, and the misses overlap this way.
     constexpr size_t ahead = 8;
@@ -72,7 +99,7 @@ size_t table::insert(std::vector<entry>& xs) {
       try {
         if (fault_)
           fault_(x.value);
-        insert_locked(std::move(x.value));
+        insert_locked(std::move(x.value), now);
         ++applied;
       } catch (const std::exception& ex) {
         if (failed_.load(std::memory_order_relaxed) + failed++ == 0)
@@ -104,33 +131,176 @@ void table::update_bytes(int64_t delta) noexcept {
   bytes_.fetch_add(static_cast<size_t>(delta), std::memory_order_relaxed);
 }
 
-void table::insert_locked(packed&& x) {
+void table::insert_locked(packed&& x, uint32_t now) {
   auto used = size_.load(std::memory_order_relaxed);
   if ((used + 1) * 4 > slots_.size() * 3)
     grow();
   auto key = x.key();
   auto h = key_hash(key);
-  auto mask = slots_.size() - 1;
-  for (auto i = h & mask;; i = (i + 1) & mask) {
-    auto& s = slots_[i];
-    if (s.value.empty()) {
-      update_bytes(static_cast<int64_t>(x.block().size()));
-      s.hash = h;
-      s.value = std::move(x);
-      size_.store(used + 1, std::memory_order_release);
-      return;
+  for (;;) {
+    auto mask = slots_.size() - 1;
+    for (auto i = h & mask;; i = (i + 1) & mask) {
+      auto& s = slots_[i];
+      if (s.value.empty()) {
+        if (max_records_ != 0 && used >= max_records_ && !order_->empty()) {
+          make_room(now); // may move slots: probe again
+          used = size_.load(std::memory_order_relaxed);
+          break;
+        }
+        update_bytes(static_cast<int64_t>(x.block().size()));
+        s.hash = h;
+        s.value = std::move(x);
+        note_write(s, now, false);
+        size_.store(used + 1, std::memory_order_release);
+        return;
+      }
+      if (s.hash != h || s.value.key() != key)
+        continue;
+      if (type_ == table_type::set) {
+        if (!live(s, now))
+          expired_.fetch_add(1, std::memory_order_relaxed);
+        update_bytes(static_cast<int64_t>(x.block().size())
+                     - static_cast<int64_t>(s.value.block().size()));
+        s.value = std::move(x); // the old block is freed with `x`
+        note_write(s, now, true);
+        return;
+      }
+      if (s.value == x) {
+        // A bag stores identical records once; writing one again renews it.
+        if (!live(s, now))
+          expired_.fetch_add(1, std::memory_order_relaxed);
+        note_write(s, now, true);
+        return;
+      }
     }
-    if (s.hash != h || s.value.key() != key)
-      continue;
-    if (type_ == table_type::set) {
-      update_bytes(static_cast<int64_t>(x.block().size())
-                   - static_cast<int64_t>(s.value.block().size()));
-      s.value = std::move(x); // the old block is freed with `x`
-      return;
-    }
-    if (s.value == x)
-      return; // a bag stores identical records once
   }
+}
+
+void table::note_write(slot& s, uint32_t now, bool rewrite) {
+  if (!order_)
+    return;
+  // A rewrite within the stamp of the version it replaces keeps that
+  // version's entry: every slot with a hash and stamp has an entry with
+  // them (see write_order.hpp).
+  if (rewrite && s.stamp == now)
+    return;
+  s.stamp = now;
+  order_->push(s.hash, now);
+  if (order_->needs_compaction(size_.load(std::memory_order_relaxed)))
+    compact_order();
+}
+
+size_t table::find_version(uint32_t hash, uint32_t stamp,
+                           const std::vector<bool>* seen) const noexcept {
+  auto mask = slots_.size() - 1;
+  for (auto i = hash & mask;; i = (i + 1) & mask) {
+    auto& s = slots_[i];
+    if (s.value.empty())
+      return npos;
+    if (s.hash == hash && s.stamp == stamp
+        && (seen == nullptr || !(*seen)[i]))
+      return i;
+  }
+}
+
+void table::erase_at(size_t i) noexcept {
+  auto mask = slots_.size() - 1;
+  update_bytes(-static_cast<int64_t>(slots_[i].value.block().size()));
+  slots_[i].value = packed{}; // frees the block
+  // Move the rest of the probe run back over the gap, in order, unless a
+  // record's home lies between the gap and its position.
+  for (auto j = (i + 1) & mask; !slots_[j].value.empty(); j = (j + 1) & mask) {
+    auto home = slots_[j].hash & mask;
+    if (((j - home) & mask) < ((j - i) & mask))
+      continue;
+    slots_[i] = std::move(slots_[j]); // leaves slot j empty (a swap)
+    i = j;
+  }
+  size_.store(size_.load(std::memory_order_relaxed) - 1,
+              std::memory_order_release);
+}
+
+bool table::due(uint32_t now) const noexcept {
+  return ttl_ticks_ != 0 && !order_->empty()
+         && static_cast<uint32_t>(now - order_->front().stamp) >= ttl_ticks_;
+}
+
+size_t table::reclaim_locked(uint32_t now, size_t max) {
+  size_t popped = 0;
+  size_t removed = 0;
+  for (; popped < max && due(now); ++popped) {
+    auto x = order_->front();
+    order_->pop();
+    if (auto i = find_version(x.hash, x.stamp); i != npos) {
+      erase_at(i);
+      ++removed;
+    }
+  }
+  if (removed > 0)
+    expired_.fetch_add(removed, std::memory_order_relaxed);
+  return popped;
+}
+
+void table::make_room(uint32_t now) {
+  while (due(now) && size_.load(std::memory_order_relaxed) >= max_records_)
+    reclaim_locked(now, 1);
+  while (!order_->empty() && size_.load(std::memory_order_relaxed) >= max_records_) {
+    auto x = order_->front();
+    order_->pop();
+    if (auto i = find_version(x.hash, x.stamp); i != npos) {
+      erase_at(i);
+      evicted_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+}
+
+void table::compact_order() {
+  // One entry per record: the first that matches a slot not matched yet.
+  std::vector<bool> seen(slots_.size());
+  order_->compact([&](const write_order::entry& x) {
+    auto i = find_version(x.hash, x.stamp, &seen);
+    if (i == npos)
+      return false;
+    seen[i] = true;
+    return true;
+  });
+}
+
+bool table::reclaim(size_t max_entries) {
+  if (ttl_ticks_ == 0)
+    return false;
+  std::unique_lock<std::shared_mutex> guard{mtx_};
+  auto now = now_stamp();
+  reclaim_locked(now, max_entries);
+  return due(now);
+}
+
+caf::timespan table::reclaim_period() const noexcept {
+  if (ttl_ticks_ == 0)
+    return caf::timespan{0};
+  auto period = std::chrono::duration_cast<caf::timespan>(stamp_unit{ttl_ticks_}) / 8;
+  return std::clamp<caf::timespan>(period, std::chrono::milliseconds(1),
+                                   std::chrono::seconds(1));
+}
+
+size_t table::size() const {
+  if (ttl_ticks_ != 0) {
+    auto is_due = [this] {
+      std::shared_lock<std::shared_mutex> guard{mtx_};
+      return due(now_stamp());
+    };
+    // Tables are never const objects (shared by `std::make_shared<table>`),
+    // and the records `reclaim` removes are invisible already.
+    while (is_due() && const_cast<table*>(this)->reclaim(size_reclaim_chunk)) {
+      // More are due: release the lock between chunks.
+    }
+  }
+  return size_.load(std::memory_order_acquire);
+}
+
+size_t table::order_entries() const {
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  return order_ ? order_->size() : 0;
 }
 
 void table::grow() {
@@ -162,44 +332,27 @@ size_t table::erase(std::string_view key) {
 size_t table::erase_locked(std::string_view key) {
   auto h = key_hash(key);
   auto mask = slots_.size() - 1;
+  auto now = ttl_ticks_ != 0 ? now_stamp() : 0;
   size_t removed = 0;
   for (auto i = h & mask; !slots_[i].value.empty();) {
     auto& s = slots_[i];
     if (s.hash == h && s.value.key() == key) {
+      // An expired record was invisible already: it counts as expired.
+      if (live(s, now))
+        ++removed;
+      else
+        expired_.fetch_add(1, std::memory_order_relaxed);
       // The next record of the run moves into slot i, if any: look again.
-      update_bytes(-static_cast<int64_t>(s.value.block().size()));
       erase_at(i);
-      ++removed;
       if (type_ == table_type::set)
         break;
     } else {
       i = (i + 1) & mask;
     }
   }
-  if (removed > 0) {
-    size_.store(size_.load(std::memory_order_relaxed) - removed,
-                std::memory_order_release);
+  if (removed > 0)
     erased_.fetch_add(removed, std::memory_order_relaxed);
-  }
   return removed;
-}
-
-void table::erase_at(size_t i) noexcept {
-  auto mask = slots_.size() - 1;
-  slots_[i].value = packed{};
-  // Backward shift: a record further in the run moves into the hole unless
-  // its home slot lies cyclically in (hole, its slot]; then the hole moves
-  // to its old slot. Records only move backwards and never past one with
-  // the same home, so a key's records keep their order.
-  for (auto j = (i + 1) & mask; !slots_[j].value.empty(); j = (j + 1) & mask) {
-    auto home = slots_[j].hash & mask;
-    auto stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-    if (stays)
-      continue;
-    slots_[i] = std::move(slots_[j]); // leaves slot j empty (swap)
-    slots_[j].value = packed{};
-    i = j;
-  }
 }
 
 size_t table::clear() {
@@ -208,6 +361,8 @@ size_t table::clear() {
   {
     std::unique_lock<std::shared_mutex> guard{mtx_};
     old.swap(slots_);
+    if (order_)
+      order_->clear();
     removed = size_.load(std::memory_order_relaxed);
     size_.store(0, std::memory_order_release);
     bytes_.store(slots_.size() * sizeof(slot), std::memory_order_relaxed);
@@ -220,15 +375,16 @@ std::vector<record> table::get(std::string_view key) const {
   return get(key, key_hash(key));
 }
 
-std::vector<record> table::get(std::string_view key, uint64_t h) const {
+std::vector<record> table::get(std::string_view key, uint32_t h) const {
   std::vector<record> result;
   std::shared_lock<std::shared_mutex> guard{mtx_};
+  auto now = ttl_ticks_ != 0 ? now_stamp() : 0;
   auto mask = slots_.size() - 1;
   for (auto i = h & mask;; i = (i + 1) & mask) {
     auto& s = slots_[i];
     if (s.value.empty())
       return result;
-    if (s.hash == h && s.value.key() == key)
+    if (s.hash == h && s.value.key() == key && live(s, now))
       result.emplace_back(s.value.unpack());
   }
 }
@@ -239,7 +395,9 @@ nlohmann::json to_json(const table& x) {
           {"failed", x.failed()},
           {"batches", x.batches()},
           {"batched_records", x.batched_records()},
-          {"erased", x.erased()}};
+          {"erased", x.erased()},
+          {"expired", x.expired()},
+          {"evicted", x.evicted()}};
 }
 
 } // namespace supercache

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <shared_mutex>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "core/latency.hpp"
 #include "actors/messages.hpp"
 #include "core/packed.hpp"
+#include "core/write_order.hpp"
 #include <supercache/record.hpp>
 #include <supercache/options.hpp>
 
@@ -39,11 +41,17 @@ class record_pattern;
 /// of a partition's records into one buffer under the shared lock (a
 /// consistent snapshot of this table; writers wait only for the copy) and
 /// decode them after releasing it (core/table_scan.cpp).
+///
+/// Expiry and size bound (`table_limits`, see core/write_order.hpp): a
+/// record whose last write is `ttl` or more ago is invisible to every read at
+/// once (`live`) and removed by `reclaim` (the partition's timer) or by the
+/// next `size`; at `max_records`, an insert of a new record first removes
+/// expired records, then evicts the least recently written one.
 class table {
 public:
   // -- constructors -----------------------------------------------------------
 
-  table(table_type type, record_layout layout);
+  table(table_type type, record_layout layout, table_limits limits = {});
 
   table(const table&) = delete;
   table& operator=(const table&) = delete;
@@ -86,6 +94,14 @@ public:
     fault_ = std::move(f);
   }
 
+  /// Removes expired records, popping at most `max_entries` entries of the
+  /// write order under one write lock; returns whether more are due.
+  bool reclaim(size_t max_entries);
+
+  /// Returns how often the owner should call `reclaim`: `ttl / 8` clamped to
+  /// 1 ms..1 s, or 0 without `ttl`.
+  caf::timespan reclaim_period() const noexcept;
+
   // -- reading (any thread) ---------------------------------------------------
 
   /// Returns the records stored under `key` (the `key_of` form), for `bag` in
@@ -93,11 +109,11 @@ public:
   std::vector<record> get(std::string_view key) const;
 
   /// Returns the records stored under `key`, whose `key_hash` is `hash`.
-  std::vector<record> get(std::string_view key, uint64_t hash) const;
+  std::vector<record> get(std::string_view key, uint32_t hash) const;
 
   /// Returns the hash under which the table files `key`.
-  static uint64_t key_hash(std::string_view key) noexcept {
-    return std::hash<std::string_view>{}(key);
+  static uint32_t key_hash(std::string_view key) noexcept {
+    return static_cast<uint32_t>(std::hash<std::string_view>{}(key));
   }
 
   /// Returns the records that match `pattern` (core/pattern.hpp), in slot
@@ -110,10 +126,10 @@ public:
   /// call into the table). Exceptions of `f` propagate.
   void for_each(const std::function<void(const record&)>& f) const;
 
-  /// Returns the number of records stored.
-  size_t size() const noexcept {
-    return size_.load(std::memory_order_acquire);
-  }
+  /// Returns the number of records stored and not expired. With a `ttl`, it
+  /// first removes the expired records (under the write lock) if the oldest
+  /// write is due: logically const, the removed records are invisible.
+  size_t size() const;
 
   /// Returns the bytes the stored records and the slot array occupy (not
   /// counting allocator overhead).
@@ -138,6 +154,21 @@ public:
     return erased_.load(std::memory_order_relaxed);
   }
 
+  /// Returns the number of records removed (or overwritten) after they
+  /// expired.
+  size_t expired() const noexcept {
+    return expired_.load(std::memory_order_relaxed);
+  }
+
+  /// Returns the number of records evicted at `max_records`.
+  size_t evicted() const noexcept {
+    return evicted_.load(std::memory_order_relaxed);
+  }
+
+  /// Returns the number of write-order entries (stale ones included; 0
+  /// without limits).
+  size_t order_entries() const;
+
   /// Returns the number of records whose insertion threw.
   size_t failed() const noexcept {
     return failed_.load(std::memory_order_relaxed);
@@ -159,8 +190,11 @@ public:
   }
 
 private:
+  /// One slot: 16 bytes. `stamp` is the write stamp of the current version
+  /// (`write_order`); `hash` the low 32 bits of the key's hash.
   struct slot {
-    uint64_t hash = 0;
+    uint32_t hash = 0;
+    uint32_t stamp = 0;
     packed value;
   };
 
@@ -170,7 +204,43 @@ private:
     std::vector<size_t> ends;
   };
 
-  void insert_locked(packed&& x);
+  static constexpr size_t npos = static_cast<size_t>(-1);
+
+  /// Returns whether slot `s` holds a record that is visible at stamp `now`
+  /// (`now_stamp`): every read (get, size, match, for_each) skips the rest.
+  bool live(const slot& s, uint32_t now) const noexcept {
+    return !s.value.empty()
+           && (ttl_ticks_ == 0 || static_cast<uint32_t>(now - s.stamp)
+                                    < ttl_ticks_);
+  }
+
+  /// Returns the current stamp (milliseconds since this table's epoch).
+  uint32_t now_stamp() const noexcept;
+
+  void insert_locked(packed&& x, uint32_t now);
+
+  /// Records the write of slot `s` at `now` in the write order (`rewrite`:
+  /// the slot held a version of this record before).
+  void note_write(slot& s, uint32_t now, bool rewrite);
+
+  /// Returns the index of the first slot with `hash` and `stamp` not marked
+  /// in `seen` (if given), or `npos`.
+  size_t find_version(uint32_t hash, uint32_t stamp,
+                      const std::vector<bool>* seen = nullptr) const noexcept;
+
+  /// Returns whether the oldest write order entry is due at `now`.
+  bool due(uint32_t now) const noexcept;
+
+  /// Pops due entries, at most `max`, and removes their records; returns
+  /// the number of entries popped.
+  size_t reclaim_locked(uint32_t now, size_t max);
+
+  /// Makes room for one record at `max_records`: removes due records, else
+  /// evicts the least recently written one.
+  void make_room(uint32_t now);
+
+  /// Drops stale write-order entries.
+  void compact_order();
 
   size_t erase_locked(std::string_view key);
 
@@ -188,6 +258,12 @@ private:
 
   const table_type type_;
   const record_layout layout_;
+  const caf::actor_clock* clock_;
+  const caf::actor_clock::time_point epoch_;
+  const uint32_t ttl_ticks_;
+  const size_t max_records_;
+  /// Null without limits.
+  std::unique_ptr<write_order> order_;
   mutable std::shared_mutex mtx_;
   std::vector<slot> slots_;
   std::atomic<size_t> size_{0};
@@ -198,12 +274,14 @@ private:
   bool closed_ = false; // guarded by mtx_
 
   std::atomic<size_t> erased_{0};
+  std::atomic<size_t> expired_{0};
+  std::atomic<size_t> evicted_{0};
   std::function<void(const packed&)> fault_;
   latency_histogram latency_;
 };
 
 /// Returns the counters of a partition's table as JSON: records, bytes,
-/// failed, batches, batched_records, erased.
+/// failed, batches, batched_records, erased, expired, evicted.
 nlohmann::json to_json(const table& x);
 
 } // namespace supercache

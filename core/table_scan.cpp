@@ -28,13 +28,15 @@ table::snapshot table::take_snapshot(const record_pattern* pattern) const {
     result.ends.push_back(result.bytes.size());
   };
   std::shared_lock<std::shared_mutex> guard{mtx_};
+  auto now = ttl_ticks_ != 0 ? now_stamp() : 0;
   auto mask = slots_.size() - 1;
   if (pattern != nullptr && pattern->key()) {
     // The pattern fixes the key: only its probe run can hold matches.
     auto& key = *pattern->key();
     auto h = key_hash(key);
     for (auto i = h & mask; !slots_[i].value.empty(); i = (i + 1) & mask)
-      if (slots_[i].hash == h && slots_[i].value.key() == key)
+      if (slots_[i].hash == h && slots_[i].value.key() == key
+          && live(slots_[i], now))
         take(slots_[i].value);
     return result;
   }
@@ -50,7 +52,7 @@ table::snapshot table::take_snapshot(const record_pattern* pattern) const {
     ++start;
   for (size_t n = 1; n <= slots_.size(); ++n) {
     auto& s = slots_[(start + n) & mask];
-    if (!s.value.empty())
+    if (live(s, now))
       take(s.value);
   }
   return result;

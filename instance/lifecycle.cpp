@@ -70,7 +70,9 @@ std::optional<caf::actor> restart_partition(instance_state& st,
   st.counters->partition_gone(dead.id());
   auto view = std::make_shared<cache_view>(*cache);
   auto old = view->tables[index];
-  auto tbl = std::make_shared<table>(view->opts.type, view->layout);
+  auto tbl = std::make_shared<table>(
+    view->opts.type, view->layout,
+    table_limits{view->opts.ttl, view->opts.max_records, &st.sys.clock()});
   auto hdl = st.sys.spawn(cache_actor, index, tbl, st.counters);
   reregister(st.sys, cache_name(index + 1), hdl);
   view->partitions[index] = hdl;
@@ -220,7 +222,9 @@ caf::error instance::start(const options& opts) {
     return err;
   };
   for (size_t i = 1; i <= view->opts.partitions; ++i) {
-    auto tbl = std::make_shared<table>(opts.type, view->layout);
+    auto tbl = std::make_shared<table>(
+      opts.type, view->layout,
+      table_limits{opts.ttl, opts.max_records, &sys.clock()});
     auto hdl = sys.spawn(cache_actor, static_cast<uint32_t>(i - 1), tbl,
                          st.counters);
     if (auto err = register_as(sys, cache_name(i), hdl)) {

@@ -44,6 +44,8 @@ caf::expected<record> local_stats(instance_state& st) {
   size_t batches = 0;
   size_t batched = 0;
   size_t erased = 0;
+  size_t expired = 0;
+  size_t evicted = 0;
   latency_histogram latency;
   for (auto& tbl : cache->tables) {
     latency.merge(tbl->latency());
@@ -52,6 +54,8 @@ caf::expected<record> local_stats(instance_state& st) {
     batches += tbl->batches();
     batched += tbl->batched_records();
     erased += tbl->erased();
+    expired += tbl->expired();
+    evicted += tbl->evicted();
   }
   double avg = batches > 0 ? static_cast<double>(batched) / batches : 0.0;
   buffer_counters total;
@@ -65,6 +69,8 @@ caf::expected<record> local_stats(instance_state& st) {
                         {"dropped", totals["dropped"]},
                         {"lost", totals["lost"]},
                         {"lost_stored", st.lost_stored.load()},
+                        {"expired", expired},
+                        {"evicted", evicted},
                         {"pending", totals["pending"]},
                         {"erases", totals["erases"]},
                         {"erased", erased},

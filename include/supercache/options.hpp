@@ -94,6 +94,18 @@ struct options {
   /// `buffer::start`/`stop`) waits before it fails with `errc::timeout`.
   caf::timespan call_timeout = std::chrono::seconds(30);
 
+  /// How long a record stays visible after its last write (`put`,
+  /// `lazy_put`): then `get` and `size` no longer see it, and its partition
+  /// removes it (counted as `expired`). 1 ms resolution, 1ms..596h; 0 (the
+  /// default, the key omitted) keeps records for ever.
+  caf::timespan ttl{0};
+
+  /// Records one cache partition holds at most: storing a new record at the
+  /// bound removes expired records first, then the least recently written
+  /// record (counted as `evicted`). 0 (the default, the key omitted) for no
+  /// bound.
+  size_t max_records = 0;
+
   /// Lets `publish` listen without TLS on a host other than loopback
   /// (`127.0.0.0/8`, `::1`, `localhost`). Off by default: a plaintext cache
   /// node can be read and written by anyone who reaches its port, so without

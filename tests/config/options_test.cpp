@@ -333,3 +333,36 @@ TEST_CASE("parse_endpoint splits HOST:PORT and accepts a bracketed IPv6 "
   for (auto bad : {"", "host", "host:", "host:x1", "host:123456", ":1"})
     CHECK_FALSE(supercache::parse_endpoint(bad));
 }
+
+// -- expiry and size bound ----------------------------------------------------
+
+TEST_CASE("ttl and max-records default to none and take a valid value") {
+  auto none = load("[scheduler]\nmax-threads=2\n");
+  REQUIRE_MESSAGE(none, rendered(none));
+  CHECK_EQ(none->ttl, caf::timespan{0});
+  CHECK_EQ(none->max_records, 0u);
+  auto res = load("[supercache]\nttl=90s\nmax-records=1000\n");
+  REQUIRE_MESSAGE(res, rendered(res));
+  CHECK_EQ(res->ttl, std::chrono::seconds(90));
+  CHECK_EQ(res->max_records, 1000u);
+}
+
+TEST_CASE("a zero, negative, sub-millisecond or too long ttl and a zero "
+          "max-records are invalid_option naming key and value") {
+  check_bad_lines({bad_case{"ttl=0s", "supercache.ttl", "0"},
+                   bad_case{"ttl=-1s", "supercache.ttl", "expected a duration"},
+                   bad_case{"ttl=500us", "supercache.ttl", "500us"},
+                   bad_case{"ttl=600h", "supercache.ttl", "1ms..596h"},
+                   bad_case{"ttl=\"soon\"", "supercache.ttl", "soon"},
+                   bad_case{"max-records=0", "supercache.max-records", "0"},
+                   bad_case{"max-records=-5", "supercache.max-records", "-5"}});
+}
+
+TEST_CASE("options::validate refuses a ttl set in code outside 1ms..596h") {
+  supercache::options opts;
+  opts.ttl = std::chrono::microseconds(10);
+  auto err = opts.validate();
+  CHECK_EQ(err, supercache::errc::invalid_option);
+  opts.ttl = std::chrono::hours(1);
+  CHECK_EQ(opts.validate(), caf::none);
+}
