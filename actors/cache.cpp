@@ -166,7 +166,17 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
       auto& tbl = *self->state.data;
       if (auto err = validate(x, tbl.layout()))
         return err;
-      tbl.insert(packed::pack(x, tbl.layout()).first);
+      auto [value, hash] = packed::pack(x, tbl.layout());
+      // Any actor may send this, a peer too: a record of another partition
+      // would be stored where `get` never looks.
+      auto& st = self->state;
+      if (auto owner = partition_index(hash, st.partitions);
+          owner != st.index)
+        return make_error(errc::invalid_record,
+                          "the record belongs to cache partition "
+                            + std::to_string(owner + 1) + ", not "
+                            + std::to_string(st.index + 1));
+      tbl.insert(std::move(value));
       return caf::ok_atom::value;
     },
     [=](caf::get_atom,

@@ -23,7 +23,8 @@
 ///   and once no older stream of the same buffer slot (node and index) is
 ///   open (see **Failure**).
 /// - `(put_atom, record)`, from `instance::put` or any actor: stores the
-///   record synchronously; replies `ok_atom`, or `errc::invalid_record`.
+///   record synchronously; replies `ok_atom`, or `errc::invalid_record` (also
+///   for a record whose partition element picks another partition).
 /// - `(get_atom, record pattern)`, from any actor: replies the records of this
 ///   partition whose key equals the pattern's key (`std::vector<record>`), or
 ///   `errc::invalid_record`.

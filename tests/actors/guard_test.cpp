@@ -192,3 +192,20 @@ TEST_CASE_FIXTURE(guard_fixture,
   CHECK_EQ(stored(), 100u);
   CHECK(alive(partitions[0]));
 }
+
+TEST_CASE_FIXTURE(guard_fixture,
+                  "a partition refuses a put of a record whose partition "
+                  "element picks another partition, and stores none") {
+  // Keys 0 .. 9 over the two partitions: each put goes to the other one.
+  int refused = 0;
+  for (int i = 0; i < 10; ++i) {
+    auto x = record::array({i, "v"});
+    auto owner = partition_of(x, layout, 2);
+    self->send(partitions[1 - owner], caf::put_atom::value, x);
+    run();
+    if (receive_error() == errc::invalid_record)
+      ++refused;
+  }
+  CHECK_EQ(refused, 10);
+  CHECK_EQ(stored(), 0u);
+}
