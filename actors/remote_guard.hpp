@@ -29,7 +29,8 @@
 ///   layer delivers every message as a deserialized `caf::message`, and a
 ///   peer's anonymous message has no sender either.
 /// - Indices in a message are checked against the receiver's own sizes
-///   (`check_entry`, `check_batch`, `check_handshake`).
+///   (`check_entry`, `check_batch`, `check_handshake`); a record from
+///   another node also against its own bytes (`check_owner`).
 ///
 /// Limit (CAF 0.17, read in caf/io/basp/remote_message_handler.hpp): a peer
 /// that writes raw BASP `routed_message`s chooses the source node itself and
