@@ -171,6 +171,7 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
                            std::vector<caf::actor> partitions,
                            buffer_settings settings) {
   auto& st = self->state;
+  self->count_into(settings.guards);
   if (!settings.counters)
     settings.counters = std::make_shared<buffer_counters>();
   st.settings = std::move(settings);
@@ -204,7 +205,7 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
       if (self->refuse_remote("an entry"))
         return;
       if (!check_entry(x, self->state.partitions.size())) {
-        guards().refused.fetch_add(1, std::memory_order_relaxed);
+        self->guards().refused.fetch_add(1, std::memory_order_relaxed);
         log_refused("an entry for partition " + std::to_string(x.partition)
                     + " (barrier " + std::to_string(x.barrier)
                     + ") to a buffer was refused");
@@ -279,7 +280,7 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
           }
         }
       if (!known) {
-        guards().refused.fetch_add(1, std::memory_order_relaxed);
+        self->guards().refused.fetch_add(1, std::memory_order_relaxed);
         log_refused("a flush acknowledgment from an actor that is no "
                     "partition was ignored");
         return;

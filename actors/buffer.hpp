@@ -9,7 +9,7 @@
 ///   is one more queued entry: streamed in order with the records, counted
 ///   like one (and dropped like one under `drop-oldest`). Local only: one from another node, a barrier, or one whose
 ///   partition index is out of range is refused and counted
-///   (`guards().refused`, actors/remote_guard.hpp).
+///   (`refused` of its instance's guard counters, actors/remote_guard.hpp).
 /// - `(put_atom, record)`, from any actor (by registry name `buffer_N`):
 ///   validated and queued; replies `ok_atom`, `errc::invalid_record`,
 ///   `errc::overloaded` (at `max-pending` under `block` or `reject`: an actor
@@ -23,13 +23,15 @@
 ///   from any other actor ignored and counted as refused.
 /// - `(refused_atom, uint64_t n)`, from the cache partitions (of this
 ///   buffer only): `n` records arrived undecodable (or for another
-///   partition) and were refused; counted as `lost`, before the
+///   partition) and were refused, or failed to store (their insertion
+///   threw); counted as `lost`, before the
 ///   acknowledgment of any barrier behind them.
 /// - `(stats_atom)`, from any actor: replies its counters as JSON.
 /// - `(reopen_atom, uint32_t partition, actor)`, from the instance's
 ///   supervisor: partition `partition` was restarted as `actor`. Local only.
-/// - Exits from other nodes are refused, unexpected messages counted and
-///   logged to stderr (`guarded_actor`).
+/// - Exits from other nodes are refused, unexpected messages counted (in
+///   `buffer_settings::guards`, the instance's counters) and logged to
+///   stderr (`guarded_actor`).
 ///
 /// **Streaming.** A continuous stream stage with one outbound path per cache
 /// partition (`partitioned_output`) carries records in batches; batch size and
@@ -142,6 +144,10 @@ struct buffer_settings {
   /// partitions; null for a remote cache (and in tests of a lone buffer):
   /// then records in flight to a partition that dies are not counted.
   std::shared_ptr<counter_board> board;
+
+  /// The instance's guard counters (`guarded_actor::count_into`); null in
+  /// tests of a lone buffer (it counts into its own).
+  guard_counters_ptr guards;
 };
 
 /// State of a buffer actor.

@@ -61,19 +61,30 @@ void close_stream(cache_actor_ptr self, const buffer_slot& slot,
   held.erase(last, held.end());
 }
 
-/// Stores every record of `xs` under one lock if each is valid; else stores
-/// none and returns `invalid_record` naming the first bad one's index.
-caf::error put_all(table& tbl, const std::vector<record>& xs) {
-  for (size_t i = 0; i < xs.size(); ++i)
-    if (auto err = validate(xs[i], tbl.layout()))
-      return make_error(errc::invalid_record,
-                        "put_batch: record " + std::to_string(i)
-                          + " (0-based): " + render(err)
-                          + "; no record of the batch was stored");
+/// Stores every record of `xs` under one lock if each is valid and belongs
+/// to partition `index` of `partitions`; else stores none and returns
+/// `invalid_record` naming the first bad one's index.
+caf::error put_all(table& tbl, const std::vector<record>& xs, uint32_t index,
+                   uint32_t partitions) {
+  auto refuse = [](size_t i, const std::string& why) {
+    return make_error(errc::invalid_record,
+                      "put_batch: record " + std::to_string(i)
+                        + " (0-based): " + why
+                        + "; no record of the batch was stored");
+  };
   std::vector<packed> packs;
   packs.reserve(xs.size());
-  for (auto& x : xs)
-    packs.push_back(packed::pack(x, tbl.layout()).first);
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (auto err = validate(xs[i], tbl.layout()))
+      return refuse(i, render(err));
+    auto [value, hash] = packed::pack(xs[i], tbl.layout());
+    // Any actor may send this, a peer too (see the single put).
+    if (auto owner = partition_index(hash, partitions); owner != index)
+      return refuse(i, "the record belongs to cache partition "
+                         + std::to_string(owner + 1) + ", not "
+                         + std::to_string(index + 1));
+    packs.push_back(std::move(value));
+  }
   if (!tbl.insert_direct(packs.data(), packs.size()))
     return make_error(errc::not_started, "the cache partition is stopping");
   return caf::none;
@@ -85,9 +96,12 @@ constexpr size_t reclaim_chunk = 4096;
 } // namespace
 
 caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
-                          std::shared_ptr<table> data,
-                          std::shared_ptr<counter_board> board) {
+                          uint32_t partitions, std::shared_ptr<table> data,
+                          std::shared_ptr<counter_board> board,
+                          guard_counters_ptr guards) {
+  self->count_into(std::move(guards));
   self->state.index = index;
+  self->state.partitions = partitions;
   self->state.data = std::move(data);
   self->state.board = std::move(board);
   auto period = self->state.data->reclaim_period();
@@ -99,20 +113,23 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
       auto upstream = caf::actor_cast<caf::actor>(self->current_sender());
       if (!check_handshake(buffer_index)) {
         // Take the stream, store none of it (see cache.hpp).
-        guards().refused.fetch_add(1, std::memory_order_relaxed);
+        self->guards().refused.fetch_add(1, std::memory_order_relaxed);
         log_refused("a stream with buffer index "
                     + std::to_string(buffer_index) + " to cache partition "
                     + std::to_string(self->state.index + 1) + " was refused");
         return caf::attach_stream_sink(
           self, in, [](caf::unit_t&) {},
-          [](caf::unit_t&, std::vector<entry>& batch) {
-            guards().refused_records.fetch_add(batch.size(),
+          [=](caf::unit_t&, std::vector<entry>& batch) {
+            self->guards().refused_records.fetch_add(batch.size(),
                                                std::memory_order_relaxed);
           },
           [](caf::unit_t&, const caf::error&) {});
       }
       auto stream = self->state.next_stream++;
       auto slot = buffer_slot{upstream.node(), buffer_index};
+      // Local buffers pick partitions themselves; a peer's records are
+      // checked against their own bytes.
+      auto remote = upstream.node() != self->node();
       self->state.open[slot].push_back(stream);
       // A local buffer learns what this partition processed of its records
       // (its bound counts records until they are stored), and the stream's
@@ -127,29 +144,41 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
       return caf::attach_stream_sink(
         self, in, [](caf::unit_t&) {},
         [=](caf::unit_t&, std::vector<entry>& batch) {
-          if (auto n = check_batch(batch, self->state.index); n > 0) {
-            guards().refused_records.fetch_add(n, std::memory_order_relaxed);
+          auto& st = self->state;
+          auto n = check_batch(batch, st.index);
+          if (remote)
+            n += check_owner(batch, st.index, st.partitions,
+                             st.data->layout());
+          if (n > 0) {
+            self->guards().refused_records.fetch_add(n,
+                                                     std::memory_order_relaxed);
             log_refused(std::to_string(n) + " records for another partition "
                         "to cache partition "
                         + std::to_string(self->state.index + 1)
                         + " were refused");
           }
-          // Counted before `insert`, which moves the stored records out;
-          // records blanked above count too. The sender counts them as
-          // lost, so they are processed for the ledger but not stored.
-          auto refused = static_cast<uint64_t>(
-            std::count_if(batch.begin(), batch.end(),
-                          [](const entry& x) { return is_refused(x); }));
-          self->state.data->insert(batch);
-          if (refused > 0)
-            self->send(upstream, refused_atom::value, refused);
+          // Counted in one pass before `insert`, which moves the stored
+          // records out; records blanked above count as refused too.
+          uint64_t records = 0;
+          uint64_t refused = 0;
+          for (auto& x : batch)
+            if (!is_barrier(x)) {
+              ++records;
+              refused += x.value.empty() ? 1 : 0;
+            }
+          // Only batches count in `failed()`, and only this actor applies
+          // them: its growth is this batch's records whose insertion threw.
+          auto failed_before = st.data->failed();
+          st.data->insert(batch);
+          // Refused and failed records are processed but not stored: the
+          // sender counts them as lost.
+          auto lost = refused + (st.data->failed() - failed_before);
+          if (lost > 0)
+            self->send(upstream, refused_atom::value, lost);
           if (ledger) {
-            auto n = static_cast<uint64_t>(
-              std::count_if(batch.begin(), batch.end(),
-                            [](const entry& x) { return !is_barrier(x); }));
-            ledger->processed.fetch_add(n, std::memory_order_relaxed);
+            ledger->processed.fetch_add(records, std::memory_order_relaxed);
             // Release: a `put` that sees this count sees the records.
-            ledger->counters->processed.fetch_add(n - refused,
+            ledger->counters->processed.fetch_add(records - lost,
                                                   std::memory_order_release);
           }
           for (auto& x : batch)
@@ -174,12 +203,23 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
       auto& tbl = *self->state.data;
       if (auto err = validate(x, tbl.layout()))
         return err;
-      tbl.insert(packed::pack(x, tbl.layout()).first);
+      auto [value, hash] = packed::pack(x, tbl.layout());
+      // Any actor may send this, a peer too: a record of another partition
+      // would be stored where `get` never looks.
+      auto& st = self->state;
+      if (auto owner = partition_index(hash, st.partitions);
+          owner != st.index)
+        return make_error(errc::invalid_record,
+                          "the record belongs to cache partition "
+                            + std::to_string(owner + 1) + ", not "
+                            + std::to_string(st.index + 1));
+      tbl.insert(std::move(value));
       return caf::ok_atom::value;
     },
     [=](caf::put_atom,
         const std::vector<record>& xs) -> caf::result<caf::ok_atom> {
-      if (auto err = put_all(*self->state.data, xs))
+      auto& st = self->state;
+      if (auto err = put_all(*st.data, xs, st.index, st.partitions))
         return err;
       return caf::ok_atom::value;
     },

@@ -5,10 +5,14 @@
 /// **Messages.**
 /// - `(stream<entry>, uint32_t buffer_index)` handshake, from each buffer,
 ///   local or on a producer node: a `buffer_index` of `max_registered_id` or
-///   more is refused (counted in `guards().refused`, its records in
-///   `refused_records`, nothing stored, no barrier answered). Records whose
-///   `partition` is not this partition's index are refused and counted in
-///   `guards().refused_records`; the rest of their batch is stored.
+///   more is refused (counted in `refused` of the instance's guard counters,
+///   its records in `refused_records`, nothing stored, no barrier
+///   answered). Records whose `partition` is not this partition's index
+///   are refused and counted in `refused_records`; so are records of a
+///   stream from another node whose own partition element picks another of
+///   the `partitions` partitions, or whose header's key slice is not their
+///   key element (`check_owner`: decoded once more; local buffers' records
+///   are not). The rest of their batch is stored.
 ///   Opens one stream sink per buffer; every batch is applied in arrival
 ///   order under one write lock. For a buffer of this node, the records
 ///   processed are counted in the ledger of that stream (`counter_board`:
@@ -20,7 +24,8 @@
 ///   open (see **Failure**).
 /// - `(put_atom, record)`, from `instance::put` of a remote producer or any
 ///   actor: stores the record synchronously; replies `ok_atom`, or
-///   `errc::invalid_record`. (A local `instance::put` writes into the table
+///   `errc::invalid_record` (also for a record whose partition element picks
+///   another partition). (A local `instance::put` writes into the table
 ///   itself, under its write lock, without a message.)
 /// - `(put_atom, std::vector<record>)`, from `instance::put_batch` of a
 ///   remote producer or any actor: validates every record, then stores all
@@ -62,10 +67,11 @@
 /// **Order and loss.** Records of one stream are applied in the order the
 /// buffer sent them (CAF delivers a path's batches in order). A record that
 /// reached a sink is stored, or, if its insertion throws, counted as failed
-/// (logged once) while the rest of its batch is stored. A record that
-/// arrived undecodable (`is_refused`) is skipped, counted as processed, and
-/// reported to its buffer with `(refused_atom, n)` (counted there as lost),
-/// before the acknowledgment of any barrier behind it.
+/// by the table (logged once) while the rest of its batch is stored. A
+/// record that failed to store, or arrived undecodable or refused
+/// (`is_refused`), is counted as processed but not stored, and reported to
+/// its buffer with `(refused_atom, n)` (counted there as lost), before the
+/// acknowledgment of any barrier behind it.
 ///
 /// **Failure.** A partition that dies (an exit, an exception) is restarted
 /// by the supervisor with an empty table: the records it stored are gone and
@@ -127,6 +133,10 @@ struct cache_state {
   /// This partition's index (0-based): records for another one are refused.
   uint32_t index = 0;
 
+  /// The number of partitions of the cache, to check which partition a
+  /// record from another node belongs to.
+  uint32_t partitions = 1;
+
   /// The partition's records, shared with readers on other threads.
   std::shared_ptr<table> data;
 
@@ -150,11 +160,14 @@ struct cache_state {
 /// A cache partition actor.
 using cache_actor_type = caf::stateful_actor<cache_state, guarded_actor>;
 
-/// Returns the behavior of cache partition `index` that owns `data` and
-/// counts the records it processed of each local buffer into `board` (if any).
+/// Returns the behavior of cache partition `index` of `partitions` that owns
+/// `data`, counts the records it processed of each local buffer into `board`
+/// (if any) and what its guard refuses into `guards` (its instance's
+/// counters; null: its own).
 caf::behavior cache_actor(cache_actor_type* self, uint32_t index,
-                          std::shared_ptr<table> data,
-                          std::shared_ptr<counter_board> board);
+                          uint32_t partitions, std::shared_ptr<table> data,
+                          std::shared_ptr<counter_board> board,
+                          guard_counters_ptr guards);
 
 
 } // namespace supercache

@@ -32,6 +32,7 @@ void flush_all(caf::event_based_actor* self,
 } // namespace
 
 caf::behavior front_actor(guarded_actor* self, front_hooks hooks) {
+  self->count_into(hooks.guards);
   return {
     [=](caf::get_atom) {
       return caf::make_message(hooks.partitions(), hooks.settings());

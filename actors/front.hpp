@@ -65,6 +65,9 @@ struct front_hooks {
 
   /// Returns the cache's metrics.
   std::function<caf::expected<record>()> stats;
+
+  /// The instance's guard counters (`guarded_actor::count_into`).
+  guard_counters_ptr guards;
 };
 
 /// Returns the behavior of a front that answers with `hooks`.

@@ -15,11 +15,6 @@ namespace supercache {
 
 // -- counters -----------------------------------------------------------------
 
-guard_counters& guards() noexcept {
-  static guard_counters result;
-  return result;
-}
-
 void log_refused(const std::string& what) {
   // At most one line per second after the first ones: a flood of junk must
   // not turn into a flood of log lines.
@@ -74,6 +69,23 @@ size_t check_batch(std::vector<entry>& batch, uint32_t partition) noexcept {
   return blanked;
 }
 
+size_t check_owner(std::vector<entry>& batch, uint32_t partition,
+                   size_t partitions, const record_layout& layout) {
+  size_t blanked = 0;
+  for (auto& x : batch) {
+    if (is_barrier(x) || x.value.empty())
+      continue;
+    auto rec = x.value.unpack();
+    if (rec.is_discarded() || validate(rec, layout)
+        || key_of(rec, layout) != x.value.key()
+        || partition_of(rec, layout, partitions) != partition) {
+      x.value = packed{};
+      ++blanked;
+    }
+  }
+  return blanked;
+}
+
 bool check_handshake(uint32_t buffer_index) noexcept {
   return buffer_index < max_registered_id;
 }
@@ -82,8 +94,8 @@ bool check_handshake(uint32_t buffer_index) noexcept {
 
 guarded_actor::guarded_actor(caf::actor_config& cfg) : super(cfg) {
   set_default_handler(
-    [](caf::scheduled_actor* self,
-       caf::message_view& x) -> caf::result<caf::message> {
+    [this](caf::scheduled_actor* self,
+           caf::message_view& x) -> caf::result<caf::message> {
       guards().unexpected.fetch_add(1, std::memory_order_relaxed);
       log_refused(std::string{"unexpected message to "} + self->name()
                   + " dropped: " + x.content().stringify().substr(0, 200));
@@ -93,11 +105,16 @@ guarded_actor::guarded_actor(caf::actor_config& cfg) : super(cfg) {
   // could stop a partition by sending it a `caf::error` (or by answering
   // one of its messages with one). Our actors send no requests whose
   // errors land here, so every such error is unexpected.
-  set_error_handler([](caf::scheduled_actor* self, caf::error& err) {
+  set_error_handler([this](caf::scheduled_actor* self, caf::error& err) {
     guards().unexpected.fetch_add(1, std::memory_order_relaxed);
     log_refused(std::string{"an error message to "} + self->name()
                 + " was ignored: " + to_string(err).substr(0, 200));
   });
+}
+
+void guarded_actor::count_into(guard_counters_ptr x) {
+  if (x)
+    guards_ = std::move(x);
 }
 
 caf::invoke_message_result guarded_actor::consume(caf::mailbox_element& x) {

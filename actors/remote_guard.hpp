@@ -17,8 +17,8 @@
 ///   channel), and every error message it gets without a request waiting
 ///   for it (CAF's default error handler would quit the actor: a peer could
 ///   stop a partition with one `caf::error`). Both are counted (`refused`,
-///   `unexpected`) and logged to
-///   stderr, rate-limited.
+///   `unexpected`) in the counters of the actor's instance (handed to it at
+///   spawn, `count_into`) and logged to stderr, rate-limited.
 /// - A `down_msg` is taken only from the actor it names as source (CAF
 ///   sends one with the dead actor, or its proxy, as sender; our actors hold
 ///   what they monitor, so it is there): a peer's forged one is refused.
@@ -29,7 +29,8 @@
 ///   layer delivers every message as a deserialized `caf::message`, and a
 ///   peer's anonymous message has no sender either.
 /// - Indices in a message are checked against the receiver's own sizes
-///   (`check_entry`, `check_batch`, `check_handshake`).
+///   (`check_entry`, `check_batch`, `check_handshake`); a record from
+///   another node also against its own bytes (`check_owner`).
 ///
 /// Limit (CAF 0.17, read in caf/io/basp/remote_message_handler.hpp): a peer
 /// that writes raw BASP `routed_message`s chooses the source node itself and
@@ -38,6 +39,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -54,7 +56,8 @@ namespace supercache {
 
 // -- counters -----------------------------------------------------------------
 
-/// What the guards refused, for the whole process (`stats()` reports them).
+/// What the guards of one instance's actors refused (`stats()` reports
+/// them): shared by every guarded actor the instance spawns.
 struct guard_counters {
   /// Messages no handler of the receiver matched.
   std::atomic<uint64_t> unexpected{0};
@@ -68,8 +71,8 @@ struct guard_counters {
   std::atomic<uint64_t> refused_records{0};
 };
 
-/// Returns the process-wide counters.
-guard_counters& guards() noexcept;
+/// Shared counters of one instance's guarded actors.
+using guard_counters_ptr = std::shared_ptr<guard_counters>;
 
 /// Logs `what` to stderr: the first 20 lines at once, then at most one line
 /// per second with the number of lines it held back.
@@ -93,6 +96,15 @@ bool check_entry(const entry& x, size_t partitions) noexcept;
 /// `partition` and returns how many it blanked; barriers stay.
 size_t check_batch(std::vector<entry>& batch, uint32_t partition) noexcept;
 
+/// Blanks every record of `batch` (from another node) that does not belong
+/// to partition `partition` of `partitions` by its own bytes, and returns
+/// how many it blanked: its partition element must pick `partition` (see
+/// `partition_of`) and the key slice of its header must be its key element,
+/// both in the encoding a producer writes (`append_msgpack`). Otherwise
+/// `get` would never find it. Decodes each record: for remote streams only.
+size_t check_owner(std::vector<entry>& batch, uint32_t partition,
+                   size_t partitions, const record_layout& layout);
+
 /// Returns whether a partition accepts a stream handshake with
 /// `buffer_index`: any index a node may give a buffer (below
 /// `max_registered_id`).
@@ -108,6 +120,16 @@ public:
 
   explicit guarded_actor(caf::actor_config& cfg);
 
+  /// Counts into `x` (its instance's counters) from now on; an actor that
+  /// gets none counts into counters of its own. Call it first thing in the
+  /// behavior function, before any message arrives.
+  void count_into(guard_counters_ptr x);
+
+  /// Returns the counters this actor counts into.
+  guard_counters& guards() noexcept {
+    return *guards_;
+  }
+
   caf::invoke_message_result consume(caf::mailbox_element& x) override;
 
   /// Returns whether the current message comes from an actor of this node,
@@ -117,6 +139,9 @@ public:
   /// Counts and logs the current message as refused if its sender is not on
   /// this node (`what` names it) and returns whether it did.
   bool refuse_remote(const char* what);
+
+private:
+  guard_counters_ptr guards_ = std::make_shared<guard_counters>();
 };
 
 } // namespace supercache

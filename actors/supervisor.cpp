@@ -23,7 +23,9 @@ using watch_map = std::map<caf::actor_addr, watched>;
 
 caf::behavior supervisor_actor(guarded_actor* self,
                                partition_hook restart_partition,
-                               buffer_hook restart_buffer) {
+                               buffer_hook restart_buffer,
+                               guard_counters_ptr guards) {
+  self->count_into(std::move(guards));
   auto watching = std::make_shared<watch_map>();
   auto watch = [=](bool is_partition, uint32_t index, caf::actor hdl) {
     self->monitor(hdl);

@@ -50,9 +50,11 @@ using buffer_hook = std::function<std::optional<caf::actor>(
   uint32_t index, const caf::actor_addr& dead)>;
 
 /// Returns the behavior of a supervisor that restarts partitions with
-/// `restart_partition` and buffers with `restart_buffer`.
+/// `restart_partition` and buffers with `restart_buffer`, counting what its
+/// guard refuses into `guards` (its instance's counters).
 caf::behavior supervisor_actor(guarded_actor* self,
                                partition_hook restart_partition,
-                               buffer_hook restart_buffer);
+                               buffer_hook restart_buffer,
+                               guard_counters_ptr guards);
 
 } // namespace supercache

@@ -27,6 +27,7 @@ caf::actor spawn_buffer(instance_state& st, const cache_view& cache,
   settings.counters = st.counters->slots[index];
   settings.index = static_cast<uint32_t>(index);
   settings.remote = static_cast<bool>(cache.remote);
+  settings.guards = st.guards;
   if (!cache.remote)
     settings.board = st.counters;
   return st.sys.spawn(buffer_actor, cache.partitions, std::move(settings));

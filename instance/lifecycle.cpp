@@ -73,7 +73,9 @@ std::optional<caf::actor> restart_partition(instance_state& st,
   auto tbl = std::make_shared<table>(
     view->opts.type, view->layout,
     table_limits{view->opts.ttl, view->opts.max_records, &st.sys.clock()});
-  auto hdl = st.sys.spawn(cache_actor, index, tbl, st.counters);
+  auto hdl = st.sys.spawn(cache_actor, index,
+                          static_cast<uint32_t>(view->partitions.size()), tbl,
+                          st.counters, st.guards);
   reregister(st.sys, cache_name(index + 1), hdl);
   view->partitions[index] = hdl;
   view->tables[index] = std::move(tbl);
@@ -129,6 +131,7 @@ caf::error start_front(const std::shared_ptr<instance_state>& ptr) {
       return make_error(errc::not_started);
     return local_stats(*p);
   };
+  hooks.guards = st.guards;
   st.front = st.sys.spawn(front_actor, std::move(hooks));
   if (auto err = register_as(st.sys, instance::front_name(), st.front)) {
     deadline dl{st.sys, st.call_timeout};
@@ -225,8 +228,9 @@ caf::error instance::start(const options& opts) {
     auto tbl = std::make_shared<table>(
       opts.type, view->layout,
       table_limits{opts.ttl, opts.max_records, &sys.clock()});
-    auto hdl = sys.spawn(cache_actor, static_cast<uint32_t>(i - 1), tbl,
-                         st.counters);
+    auto hdl = sys.spawn(cache_actor, static_cast<uint32_t>(i - 1),
+                         static_cast<uint32_t>(view->opts.partitions), tbl,
+                         st.counters, st.guards);
     if (auto err = register_as(sys, cache_name(i), hdl)) {
       send_local_exit(hdl, caf::exit_reason::user_shutdown);
       return undo(std::move(err));
@@ -250,7 +254,8 @@ caf::error instance::start(const options& opts) {
       if (auto p = weak.lock())
         return restart_buffer(*p, i, dead);
       return caf::actor{};
-    });
+    },
+    st.guards);
   for (size_t i = 0; i < view->partitions.size(); ++i)
     caf::anon_send(st.supervisor, watch_atom::value, true,
                    static_cast<uint32_t>(i), view->partitions[i]);

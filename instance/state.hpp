@@ -27,6 +27,7 @@
 #include <supercache/options.hpp>
 #include <supercache/record.hpp>
 
+#include "actors/remote_guard.hpp"
 #include "core/buffer_counters.hpp"
 #include "core/gate.hpp"
 #include "core/names.hpp"
@@ -91,6 +92,10 @@ struct instance_state {
   void store(cache_ptr x) {
     std::atomic_store(&cache, std::move(x));
   }
+
+  /// What the guards of this instance's actors refused (partitions,
+  /// buffers, supervisor, front), reported by `stats()`.
+  guard_counters_ptr guards = std::make_shared<guard_counters>();
 
   /// Records stored in partitions that died (gone with them).
   std::atomic<uint64_t> lost_stored{0};

@@ -82,9 +82,9 @@ caf::expected<record> local_stats(instance_state& st) {
                           {"p99", us(0.99)},
                           {"p999", us(0.999)},
                           {"max", latency.max() / 1e3}}},
-                        {"unexpected", guards().unexpected.load()},
-                        {"refused", guards().refused.load()},
-                        {"refused_records", guards().refused_records.load()},
+                        {"unexpected", st.guards->unexpected.load()},
+                        {"refused", st.guards->refused.load()},
+                        {"refused_records", st.guards->refused_records.load()},
                         {"buffers", std::move(bufs)},
                         {"partitions", std::move(parts)}};
 }
@@ -117,6 +117,10 @@ caf::expected<nlohmann::json> instance::stats() {
   result["lost_stored"] = (*node)["lost_stored"];
   result["erased"] = (*node)["erased"];
   result["buffers"] = std::move(bufs);
+  // What this instance's own actors (its buffers) refused.
+  result["unexpected"] = st.guards->unexpected.load();
+  result["refused"] = st.guards->refused.load();
+  result["refused_records"] = st.guards->refused_records.load();
   result["cache_node"] = std::move(*node);
   return result;
 }

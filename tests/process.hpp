@@ -3,9 +3,13 @@
 /// Runs a program as a child process for end-to-end tests: pipes for its
 /// stdin, stdout and stderr, reading with deadlines, and a kill on scope
 /// exit, so that a misbehaving child fails a test instead of hanging it.
+/// Also what the node tests share: supercache-node's arguments, its JSON
+/// event lines, a cache node's port.
 
 #include <chrono>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +18,9 @@
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 namespace supercache::testing {
 
@@ -148,6 +155,20 @@ public:
     return status_;
   }
 
+  /// Returns the child's peak resident set size in KiB (`VmHWM` of
+  /// /proc/PID/status), or nothing once it was reaped.
+  std::optional<long> peak_rss_kib() const {
+    if (!running())
+      return std::nullopt;
+    std::ifstream in{"/proc/" + std::to_string(pid_) + "/status"};
+    std::string key;
+    long kib = 0;
+    while (in >> key)
+      if (key == "VmHWM:" && in >> kib)
+        return kib;
+    return std::nullopt;
+  }
+
   /// Everything the child wrote to stdout so far.
   const std::string& out() const {
     return out_buf_;
@@ -189,6 +210,78 @@ private:
   size_t out_pos_ = 0;
   std::string err_buf_;
   std::optional<int> status_;
+};
+
+// -- supercache-node ----------------------------------------------------------
+
+/// Returns `"x"`, for string options on the command line.
+inline std::string in_quotes(const std::string& x) {
+  return "\"" + x + "\"";
+}
+
+/// Arguments that run supercache-node with the shipped config file and two
+/// scheduler threads, then `extra` and `more`.
+inline std::vector<std::string> node_args(std::vector<std::string> extra,
+                                          std::vector<std::string> more = {}) {
+  std::vector<std::string> args{SUPERCACHE_NODE_PATH,
+                                "--config-file=" SUPERCACHE_SOURCE_DIR
+                                "/caf-application.conf",
+                                "--scheduler.max-threads=2"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+/// Parses a JSON event line; fails the test if it is none.
+inline nlohmann::json event(const std::optional<std::string>& line) {
+  REQUIRE_MESSAGE(line, "no event line");
+  auto x = nlohmann::json::parse(*line, nullptr, false);
+  REQUIRE_MESSAGE(x.is_object(), *line);
+  return x;
+}
+
+/// Reads the `listening` event of cache node `node`; returns its port.
+inline std::string listening_port(process& node) {
+  auto listening = event(node.read_line(std::chrono::seconds(30)));
+  REQUIRE_MESSAGE(listening["event"] == "listening", node.err());
+  return std::to_string(listening["port"].get<uint16_t>());
+}
+
+/// Arguments of a producer node that streams stdin to the cache node on
+/// `port`.
+inline std::vector<std::string> stdin_producer_args(const std::string& port) {
+  return node_args({"--supercache.role=\"producer\"",
+                    "--supercache.remote=\"127.0.0.1:" + port + "\"",
+                    "--supercache.input=\"-\""});
+}
+
+/// Returns `n` NDJSON records `[i,"v"]`, i = 0 .. n-1.
+inline std::string records_chunk(int n) {
+  std::string result;
+  for (int i = 0; i < n; ++i)
+    result += "[" + std::to_string(i) + ",\"v\"]\n";
+  return result;
+}
+
+/// A temporary input file with `text`, removed at the end of its scope.
+struct input_file {
+  explicit input_file(const std::string& text) {
+    static int count = 0;
+    path = std::filesystem::temp_directory_path()
+           / ("supercache_input_" + std::to_string(getpid()) + "_"
+              + std::to_string(++count) + ".ndjson");
+    std::ofstream{path} << text;
+  }
+
+  input_file(const input_file&) = delete;
+  input_file& operator=(const input_file&) = delete;
+
+  ~input_file() {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+
+  std::filesystem::path path;
 };
 
 } // namespace supercache::testing

@@ -15,8 +15,9 @@ struct buffer_fixture : testing::fixture {
     for (int i = 0; i < 2; ++i) {
       tables.push_back(std::make_shared<table>(table_type::set, layout));
       partitions.push_back(sys.spawn(cache_actor, static_cast<uint32_t>(i),
-                                     tables.back(),
-                                     std::shared_ptr<counter_board>{}));
+                                     uint32_t{2}, tables.back(),
+                                     std::shared_ptr<counter_board>{},
+                                     guard_counters_ptr{}));
     }
     buf = sys.spawn(buffer_actor, partitions, buffer_settings{layout});
     run_streams();

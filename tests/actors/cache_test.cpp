@@ -18,8 +18,8 @@ struct cache_fixture : testing::fixture {
   explicit cache_fixture(table_type type = table_type::set,
                          record_layout layout = record_layout{})
     : data(std::make_shared<table>(type, layout)),
-      cache(sys.spawn(cache_actor, uint32_t{0}, data,
-                      std::shared_ptr<counter_board>{})) {
+      cache(sys.spawn(cache_actor, uint32_t{0}, uint32_t{1}, data,
+                      std::shared_ptr<counter_board>{}, guard_counters_ptr{})) {
     run();
   }
 

@@ -19,8 +19,8 @@ struct expiring_fixture : testing::fixture {
   expiring_fixture()
     : data(std::make_shared<table>(table_type::set, record_layout{},
                                    table_limits{1s, 0, &sys.clock()})),
-      cache(sys.spawn(cache_actor, uint32_t{0}, data,
-                      std::shared_ptr<counter_board>{})) {
+      cache(sys.spawn(cache_actor, uint32_t{0}, uint32_t{1}, data,
+                      std::shared_ptr<counter_board>{}, guard_counters_ptr{})) {
     run();
   }
 

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -168,6 +169,23 @@ TEST_CASE_FIXTURE(accounting,
   CHECK_EQ(counter("lost"), 30);
   check_exact(accepted);
   CHECK_EQ(*cache.size(), 0u);
+}
+
+TEST_CASE_FIXTURE(accounting,
+                  "records whose insertion throws count as lost, so the "
+                  "invariant holds exactly with injected faults") {
+  start_one_by_one();
+  // Every record with a key divisible by 10 fails to store.
+  partition_table()->inject_faults([](const packed& x) {
+    if (x.unpack()[0].get<int64_t>() % 10 == 0)
+      throw std::runtime_error("injected fault");
+  });
+  auto accepted = put(0, 100);
+  REQUIRE_EQ(accepted, 100);
+  check_exact(accepted);
+  CHECK_EQ(partition_table()->failed(), 10u);
+  CHECK_EQ(*cache.size(), 90u);
+  CHECK_EQ(counter("lost"), 10);
 }
 
 TEST_CASE_FIXTURE(testing::fixture,

@@ -79,7 +79,8 @@ TEST_CASE_FIXTURE(testing::fixture,
                   "as lost") {
   record_layout layout;
   auto tbl = std::make_shared<table>(table_type::set, layout);
-  auto part = sys.spawn(cache_actor, uint32_t{0}, tbl, std::shared_ptr<counter_board>{});
+  auto part = sys.spawn(cache_actor, uint32_t{0}, uint32_t{1}, tbl,
+                        std::shared_ptr<counter_board>{}, guard_counters_ptr{});
   buffer_settings settings{layout};
   settings.counters = std::make_shared<buffer_counters>();
   auto& ctr = *settings.counters;

@@ -66,6 +66,22 @@ int64_t produce_while(int64_t producers, int64_t stop_at, int64_t every,
   return accepted.load();
 }
 
+/// Kills the actor registered as `name` in `sys`, if any, with
+/// `send_local_exit`; counts the kills.
+struct killer {
+  caf::actor_system& sys;
+  size_t kills = 0;
+
+  bool operator()(caf::atom_value name) {
+    auto victim = registered(sys, name);
+    if (!victim)
+      return false;
+    send_local_exit(victim, caf::exit_reason::kill);
+    ++kills;
+    return true;
+  }
+};
+
 } // namespace
 
 TEST_CASE("partitions killed repeatedly under load are restarted and every "
@@ -77,16 +93,13 @@ TEST_CASE("partitions killed repeatedly under load are restarted and every "
   opts.partitions = 2;
   REQUIRE_EQ(start(sys, opts), caf::none);
   std::atomic<int64_t> refused{0};
-  size_t kills = 0;
+  killer kill{sys};
   auto accepted = produce_while(2, 200'000, 25'000, refused, [&] {
-    auto victim = registered(sys, cache_name(1 + kills % 2));
-    REQUIRE(victim);
-    supercache::send_local_exit(victim, caf::exit_reason::kill);
-    ++kills;
+    REQUIRE(kill(cache_name(1 + kill.kills % 2)));
   });
   REQUIRE_EQ(flush(), caf::none);
   CHECK_EQ(refused.load(), 0);
-  CHECK_GE(kills, 7u);
+  CHECK_GE(kill.kills, 7u);
   auto stored = *size();
   auto lost = counter("lost") + counter("lost_stored");
   CHECK_EQ(stored + lost, static_cast<size_t>(accepted));
@@ -110,7 +123,7 @@ TEST_CASE("a killed buffer is replaced while producers run: they see no "
   REQUIRE_EQ(start(sys, opts), caf::none);
   std::atomic<int64_t> refused{0};
   int64_t accepted = 0;
-  size_t kills = 0;
+  killer kill{sys};
   constexpr int64_t rounds = 4;
   for (int64_t round = 0; round < rounds; ++round) {
     // Four kills a round, alternating buffers, while two producers run;
@@ -118,12 +131,7 @@ TEST_CASE("a killed buffer is replaced while producers run: they see no "
     // `refused`).
     accepted += produce_while(
       2, 50'000, 10'000, refused,
-      [&] {
-        auto victim = registered(sys, buffer::name(1 + kills % 2));
-        REQUIRE(victim);
-        supercache::send_local_exit(victim, caf::exit_reason::kill);
-        ++kills;
-      },
+      [&] { REQUIRE(kill(buffer::name(1 + kill.kills % 2))); },
       round * 10'000'000);
     // Until the supervisor has replaced the last one, a flush that reaches
     // the dead buffer says not_started.
@@ -147,7 +155,7 @@ TEST_CASE("a killed buffer is replaced while producers run: they see no "
   }
   MESSAGE("accepted " << accepted << ", refused (not_started) "
                       << refused.load() << ", lost " << counter("lost"));
-  CHECK_EQ(kills, 4u * rounds);
+  CHECK_EQ(kill.kills, 4u * rounds);
   CHECK_EQ(counter("lost_stored"), 0u);
   for (size_t i = 1; i <= 2; ++i)
     CHECK(registered(sys, buffer::name(i)));
@@ -167,8 +175,8 @@ TEST_CASE_FIXTURE(testing::fixture,
     if (x == bad)
       throw std::runtime_error("injected failure");
   });
-  auto part = sys.spawn(cache_actor, uint32_t{0}, tbl,
-                       std::shared_ptr<counter_board>{});
+  auto part = sys.spawn(cache_actor, uint32_t{0}, uint32_t{1}, tbl,
+                       std::shared_ptr<counter_board>{}, guard_counters_ptr{});
   auto buf = sys.spawn(buffer_actor, std::vector<caf::actor>{part},
                        buffer_settings{layout});
   run_streams();
@@ -196,14 +204,7 @@ TEST_CASE("partitions and buffers killed alternately under load are "
   opts.partitions = 2;
   REQUIRE_EQ(start(sys, opts), caf::none);
   std::atomic<int64_t> refused{0};
-  size_t kills = 0;
-  auto kill = [&](caf::atom_value name) {
-    auto victim = registered(sys, name);
-    if (victim) {
-      send_local_exit(victim, caf::exit_reason::kill);
-      ++kills;
-    }
-  };
+  killer kill{sys};
   // Each disturbance kills a partition and a buffer back to back, in
   // alternating order: a buffer dies with records in flight to a partition
   // that died before it (or after it), and a replacement buffer meets a
@@ -233,10 +234,10 @@ TEST_CASE("partitions and buffers killed alternately under load are "
   }
   REQUIRE_EQ(flushed, caf::none);
   auto stored = *size();
-  MESSAGE("accepted " << accepted << ", kills " << kills << ", stored "
+  MESSAGE("accepted " << accepted << ", kills " << kill.kills << ", stored "
                       << stored << ", lost " << counter("lost")
                       << ", lost_stored " << counter("lost_stored"));
-  CHECK_GE(kills, 70u);
+  CHECK_GE(kill.kills, 70u);
   CHECK_EQ(counter("enqueued"), static_cast<size_t>(accepted));
   CHECK_EQ(stored + counter("lost") + counter("lost_stored")
              + counter("dropped"),

@@ -1,6 +1,8 @@
 // A hostile peer that forges supercache's own messages: entries with an
 // out-of-range partition straight into a buffer, streams into a partition
-// with an out-of-range buffer index or with records for another partition,
+// with an out-of-range buffer index or with records for another partition
+// (by their partition index, or by their partition element under the right
+// index),
 // the buffer's local-only atoms, and requests the front does not offer.
 // Run by tests/node/hostile_test.cpp against a real cache node.
 //
@@ -42,6 +44,22 @@ std::vector<entry> forged(uint32_t partition, int n, int first_key) {
                            record_layout{})
                 .first;
     result.push_back(std::move(x));
+  }
+  return result;
+}
+
+/// Returns `n` records with partition index 0 whose partition element
+/// belongs to another of `partitions` partitions.
+std::vector<entry> misplaced(size_t partitions, int n, int first_key) {
+  std::vector<entry> result;
+  for (int k = first_key; static_cast<int>(result.size()) < n; ++k) {
+    auto x = record::array({k, "misplaced"});
+    if (partitions > 1 && partition_of(x, record_layout{}, partitions) != 0) {
+      entry e;
+      e.partition = 0;
+      e.value = packed::pack(x, record_layout{}).first;
+      result.push_back(std::move(e));
+    }
   }
   return result;
 }
@@ -96,6 +114,17 @@ int main(int argc, char** argv) {
   }
   size_t sent = 0;
   caf::scoped_actor self{sys};
+  size_t partitions = 0;
+  self->request(*front, std::chrono::seconds(10), caf::get_atom::value)
+    .receive([&](std::vector<caf::actor>& xs, record&) {
+               partitions = xs.size();
+             },
+             [&](caf::error&) {});
+  if (partitions < 2) {
+    std::fprintf(stderr, "the cache node has %zu partitions, need 2\n",
+                 partitions);
+    return 1;
+  }
   // Entries straight into a buffer: out of range (the segfault of issue
   // 10), in range (local only), a barrier.
   for (auto p : {1'000'000u, 0xFFFFFFFFu, 2u, 0u}) {
@@ -125,12 +154,17 @@ int main(int argc, char** argv) {
                      forged(1'000'000, streamed_per_attack, 3'000'000));
   auto c = sys.spawn(streamer, partition, uint32_t{0xFFFFFFFF},
                      forged(5, streamed_per_attack, 4'000'000));
+  // Records under cache_1's index whose key belongs to another partition:
+  // stored there, `get` would never find them.
+  auto d = sys.spawn(streamer, partition, uint32_t{8},
+                     misplaced(partitions, streamed_per_attack, 5'000'000));
   self->monitor(a);
   self->monitor(b);
   self->monitor(c);
+  self->monitor(d);
   int done = 0;
   bool timed_out = false;
-  while (done < 3 && !timed_out)
+  while (done < 4 && !timed_out)
     self->receive([&](caf::down_msg&) { ++done; },
                   caf::after(std::chrono::seconds(20)) >>
                     [&] { timed_out = true; });
@@ -141,9 +175,9 @@ int main(int argc, char** argv) {
              [&](caf::error&) { answered = false; });
   std::printf("{\"found\": 3, \"sent\": %zu, \"streamed\": %d, "
               "\"streams_done\": %d, \"answered\": %s}\n",
-              sent, done == 3 ? 3 * streamed_per_attack : 0, done,
+              sent, done == 4 ? 4 * streamed_per_attack : 0, done,
               answered ? "true" : "false");
-  for (auto& hdl : std::vector<caf::actor>{a, b, c})
+  for (auto& hdl : std::vector<caf::actor>{a, b, c, d})
     self->send_exit(hdl, caf::exit_reason::user_shutdown);
   return timed_out ? 1 : 0;
 }

@@ -19,46 +19,27 @@
 #include "tests/process.hpp"
 
 using namespace std::chrono_literals;
+using supercache::testing::event;
+using supercache::testing::input_file;
+using supercache::testing::listening_port;
+using supercache::testing::node_args;
 using supercache::testing::process;
 
 namespace {
 
-namespace fs = std::filesystem;
-
-std::vector<std::string> node_args(std::vector<std::string> extra) {
-  std::vector<std::string> args{SUPERCACHE_NODE_PATH,
-                                "--config-file=" SUPERCACHE_SOURCE_DIR
-                                "/caf-application.conf",
-                                "--scheduler.max-threads=2"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return args;
-}
-
-nlohmann::json event(const std::optional<std::string>& line) {
-  REQUIRE_MESSAGE(line, "no event line");
-  auto x = nlohmann::json::parse(*line, nullptr, false);
-  REQUIRE_MESSAGE(x.is_object(), *line);
-  return x;
-}
-
 /// Streams keys [first, first + n) to the cache node on `port` through a
 /// producer node; returns its `done` event.
 nlohmann::json produce(const std::string& port, int first, int n) {
-  auto path = fs::temp_directory_path()
-              / ("supercache_hostile_" + std::to_string(getpid()) + "_"
-                 + std::to_string(first) + ".ndjson");
-  {
-    std::ofstream out{path};
-    for (int i = first; i < first + n; ++i)
-      out << "[" << i << ",\"v\"]\n";
-  }
+  std::string text;
+  for (int i = first; i < first + n; ++i)
+    text += "[" + std::to_string(i) + ",\"v\"]\n";
+  input_file input{text};
   process producer{node_args({"--supercache.role=\"producer\"",
                               "--supercache.remote=\"127.0.0.1:" + port
                                 + "\"",
-                              "--supercache.input=\"" + path.string()
+                              "--supercache.input=\"" + input.path.string()
                                 + "\""})};
   auto status = producer.wait_for_exit(60s);
-  fs::remove(path);
   REQUIRE_MESSAGE(status, "the producer hangs");
   REQUIRE_MESSAGE(*status == 0, producer.err());
   return event(producer.read_line(1s));
@@ -88,9 +69,7 @@ nlohmann::json node_stats(const std::string& port) {
 /// "peer").
 nlohmann::json attack(const char* peer, int n) {
   process cache{node_args({"--supercache.role=\"cache\""})};
-  auto listening = event(cache.read_line(30s));
-  REQUIRE_EQ(listening["event"], "listening");
-  auto port = std::to_string(listening["port"].get<uint16_t>());
+  auto port = listening_port(cache);
   auto before = produce(port, 0, n);
   CHECK_EQ(before["accepted"], n);
   CHECK_EQ(before["stored"], n);
@@ -148,9 +127,12 @@ TEST_CASE("forged entries, streams and local-only messages from a peer are "
           "refused and counted, and the cache node keeps running with its "
           "data intact") {
   auto stats = attack(HOSTILE_FORGED_PEER_PATH, 5'000);
-  // Two streams with records for another partition; the third's buffer
-  // index is out of range (its records are counted too).
-  CHECK_EQ(stats["refused_records"], 3 * 500);
+  // Two streams with records for another partition index, one with
+  // records under the right index whose partition element picks another
+  // partition; the fourth's buffer index is out of range (its records are
+  // counted too).
+  CHECK_EQ(stats["peer"]["streamed"], 4 * 500);
+  CHECK_EQ(stats["refused_records"], 4 * 500);
   // 8 entries, a barrier, a stop, 2 reopens (to the buffer) and 2
   // handshakes; the put and the stop to the front are unexpected there.
   CHECK_EQ(stats["refused"], 14);

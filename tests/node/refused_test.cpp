@@ -19,19 +19,15 @@
 
 using namespace std::chrono_literals;
 using supercache::record;
+using supercache::testing::listening_port;
+using supercache::testing::node_args;
 using supercache::testing::process;
 
 TEST_CASE("a record a cache node cannot decode is refused alone over the "
           "wire: the rest of its batch is stored and the producer counts it "
           "as lost") {
-  process cache{{SUPERCACHE_NODE_PATH,
-                 "--config-file=" SUPERCACHE_SOURCE_DIR
-                 "/caf-application.conf",
-                 "--scheduler.max-threads=2", "--supercache.role=\"cache\""}};
-  auto line = cache.read_line(30s);
-  REQUIRE(line);
-  auto listening = nlohmann::json::parse(*line);
-  auto remote = "127.0.0.1:" + std::to_string(listening["port"].get<int>());
+  process cache{node_args({"--supercache.role=\"cache\""})};
+  auto remote = "127.0.0.1:" + listening_port(cache);
   {
     caf::actor_system_config cfg;
     supercache::configure(cfg);

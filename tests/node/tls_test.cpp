@@ -27,45 +27,12 @@
 #include "tests/process.hpp"
 
 using namespace std::chrono_literals;
-using supercache::testing::pki;
-using supercache::testing::process;
+using namespace supercache::testing;
 
 namespace {
 
 namespace fs = std::filesystem;
 using clock_type = std::chrono::steady_clock;
-
-std::string in_quotes(const std::string& x) {
-  return "\"" + x + "\"";
-}
-
-/// The `--openssl.*` arguments for the certificate `name` (cache, producer,
-/// stranger) and the CA file `ca`.
-std::vector<std::string> tls_args(const char* name, const char* ca = "ca") {
-  auto& dir = pki();
-  return {"--openssl.certificate=" + in_quotes(dir.file(name) + ".pem"),
-          "--openssl.key=" + in_quotes(dir.file(name) + ".key"),
-          "--openssl.cafile=" + in_quotes(dir.file(ca) + ".pem")};
-}
-
-/// Arguments that run supercache-node with the shipped config file.
-std::vector<std::string> node_args(std::vector<std::string> extra,
-                                   std::vector<std::string> more = {}) {
-  std::vector<std::string> args{SUPERCACHE_NODE_PATH,
-                                "--config-file=" SUPERCACHE_SOURCE_DIR
-                                "/caf-application.conf",
-                                "--scheduler.max-threads=2"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  args.insert(args.end(), more.begin(), more.end());
-  return args;
-}
-
-nlohmann::json event(const std::optional<std::string>& line) {
-  REQUIRE_MESSAGE(line, "no event line");
-  auto x = nlohmann::json::parse(*line, nullptr, false);
-  REQUIRE_MESSAGE(x.is_object(), *line);
-  return x;
-}
 
 /// Reads the `listening` event of a cache node; returns its port.
 std::string listening_port(process& node, bool tls) {
@@ -75,21 +42,14 @@ std::string listening_port(process& node, bool tls) {
   return std::to_string(listening["port"].get<uint16_t>());
 }
 
-/// A temporary NDJSON file of `records` records over `keys` keys.
-struct input_file {
-  input_file(int records, int keys) {
-    path = fs::temp_directory_path()
-           / ("supercache_tls_test_" + std::to_string(getpid()) + ".ndjson");
-    std::ofstream out{path};
-    for (int i = 0; i < records; ++i)
-      out << "[" << i % keys << ",\"v\"," << i << "]\n";
-  }
-  ~input_file() {
-    std::error_code ec;
-    fs::remove(path, ec);
-  }
-  fs::path path;
-};
+/// Returns `records` NDJSON records over `keys` keys.
+std::string keyed_records(int records, int keys) {
+  std::string result;
+  for (int i = 0; i < records; ++i)
+    result += "[" + std::to_string(i % keys) + ",\"v\"," + std::to_string(i)
+              + "]\n";
+  return result;
+}
 
 /// Runs a producer node with `extra` arguments against `port`; returns it
 /// once it exited (fails the test if it runs for more than `limit`).
@@ -146,7 +106,7 @@ TEST_CASE("a TLS producer node streams every record to a TLS cache node over "
           "loopback: exactly the distinct keys are stored") {
   constexpr int records = 20'000;
   constexpr int keys = 3'000;
-  input_file input{records, keys};
+  input_file input{keyed_records(records, keys)};
   process cache{node_args({"--supercache.role=\"cache\""}, tls_args("cache"))};
   auto port = listening_port(cache, true);
   // The producer's key is encrypted: openssl.passphrase unlocks it.
@@ -172,7 +132,7 @@ TEST_CASE("a TLS producer node streams every record to a TLS cache node over "
 TEST_CASE("a TLS cache node refuses within seconds a plaintext producer, a "
           "peer without a certificate and one with a stranger's certificate, "
           "and keeps serving valid producers") {
-  input_file input{1'000, 1'000};
+  input_file input{keyed_records(1'000, 1'000)};
   process cache{node_args({"--supercache.role=\"cache\""}, tls_args("cache"))};
   auto port = listening_port(cache, true);
   auto refused = [&](std::string who, std::vector<std::string> args) {
@@ -299,7 +259,7 @@ TEST_CASE("a cache node without TLS listens on loopback only unless "
 TEST_CASE("a producer whose cache node never answers fails within "
           "connect-timeout, in plaintext and with TLS") {
   silent_listener listener;
-  input_file input{10, 10};
+  input_file input{keyed_records(10, 10)};
   for (bool tls : {false, true}) {
     CAPTURE(tls);
     // No heartbeats (CAF's default): the shipped config's 1 s heartbeat

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <unistd.h>
 
@@ -47,6 +48,20 @@ inline const pki_dir& pki() {
   static pki_dir dir;
   REQUIRE_MESSAGE(dir.ok(), "tests/pki/make-pki.sh failed");
   return dir;
+}
+
+/// Returns supercache-node's `--openssl.*` arguments for the certificate
+/// `name` of the PKI (cache, producer, stranger) and the CA `ca` (ca,
+/// stranger-ca).
+inline std::vector<std::string> tls_args(const std::string& name,
+                                         const std::string& ca = "ca") {
+  auto& dir = pki();
+  auto arg = [](const char* key, const std::string& path) {
+    return std::string{"--openssl."} + key + "=\"" + path + "\"";
+  };
+  return {arg("certificate", dir.file(name + ".pem")),
+          arg("key", dir.file(name + ".key")),
+          arg("cafile", dir.file(ca + ".pem"))};
 }
 
 } // namespace supercache::testing
