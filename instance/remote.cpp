@@ -176,7 +176,15 @@ caf::expected<caf::actor> remote_front(caf::actor_system& sys, bool tls,
                           + "connection within "
                           + caf::deep_to_string(timeout)
                           + " (connect-timeout)");
-        } else if (err == caf::sec::disconnect_during_handshake)
+        } else if (tls && err == caf::sec::cannot_connect_to_node)
+          // CAF 0.17 reports a TLS handshake refused early (under load) as
+          // a failed connect: the two cannot be told apart here.
+          result = failed(render(err)
+                          + ": the connection or the TLS handshake failed "
+                            "(is the node up? does it refuse our "
+                            "certificate, or is its certificate not from "
+                            "our CA?)");
+        else if (err == caf::sec::disconnect_during_handshake)
           result = failed(render(err)
                           + (tls ? ": the TLS handshake failed (it refused "
                                    "our certificate, its certificate is not "
