@@ -57,9 +57,13 @@ struct buffer_counters {
   /// buffer's mailbox or stage, in flight, or waiting in a partition's inbox
   /// (for a remote cache: not yet shipped). The bound `max-pending` applies
   /// to this count.
+  ///
+  /// The acquire load pairs with the partitions' release increments of
+  /// `processed`: once this is 0, the records it counts are visible (a
+  /// direct `put` is then ordered after them).
   uint64_t pending() const noexcept {
     auto done = end_to_end
-                  ? processed.load(std::memory_order_relaxed)
+                  ? processed.load(std::memory_order_acquire)
                       + dropped.load(std::memory_order_relaxed)
                       + lost.load(std::memory_order_relaxed)
                   : written.load(std::memory_order_relaxed)

@@ -22,18 +22,6 @@ using namespace detail;
 
 namespace {
 
-/// Asks remote partition `hdl` with `xs...` and returns its answer as `T`.
-template <class T, class... Ts>
-caf::expected<T> ask(instance_state& st, const cache_view& cache,
-                     const caf::actor& hdl, Ts&&... xs) {
-  caf::scoped_actor self{st.sys};
-  caf::expected<T> result{T{}};
-  self->request(hdl, cache.opts.connect_timeout, std::forward<Ts>(xs)...)
-    .receive([&](T& x) { result = std::move(x); },
-             [&](caf::error& err) { result = remote_error(cache, err); });
-  return result;
-}
-
 /// Returns the partitions that can hold matches of `pattern`: the one its
 /// partition element picks if it fixes that element, else all.
 std::vector<size_t> partitions_for(const record_pattern& pattern,
@@ -62,8 +50,9 @@ caf::error scan(instance_state& st, const cache_view& cache,
   if (auto err = refuse_on_worker(st, "match of a remote cache"))
     return err;
   for (auto p : parts) {
-    auto xs = ask<std::vector<record>>(st, cache, cache.partitions[p],
-                                       match_atom::value, pattern);
+    auto xs = ask_remote<std::vector<record>>(st, cache,
+                                              cache.partitions[p],
+                                              match_atom::value, pattern);
     if (!xs)
       return std::move(xs.error());
     f(std::move(*xs));
@@ -89,8 +78,8 @@ caf::expected<size_t> instance::erase(const record& pattern) {
     return cache->tables[p]->erase(key_of(pattern, cache->layout));
   if (auto err = refuse_on_worker(st, "erase of a remote cache"))
     return err;
-  auto n = ask<uint64_t>(st, *cache, cache->partitions[p], erase_atom::value,
-                         pattern);
+  auto n = ask_remote<uint64_t>(st, *cache, cache->partitions[p],
+                                erase_atom::value, pattern);
   if (!n)
     return std::move(n.error());
   return static_cast<size_t>(*n);
@@ -110,7 +99,7 @@ caf::expected<size_t> instance::clear() {
   if (auto err = refuse_on_worker(st, "clear of a remote cache"))
     return err;
   for (auto& hdl : cache->partitions) {
-    auto n = ask<uint64_t>(st, *cache, hdl, clear_atom::value);
+    auto n = ask_remote<uint64_t>(st, *cache, hdl, clear_atom::value);
     if (!n)
       return std::move(n.error());
     result += static_cast<size_t>(*n);

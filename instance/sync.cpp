@@ -46,17 +46,6 @@ struct lazy_mark {
 
 thread_local lazy_mark mark;
 
-/// Returns whether buffer `index` holds no accepted record that is not yet
-/// applied, dropped or lost. The acquire loads pair with the partitions'
-/// release increments of `processed`, so the records they count are
-/// visible (and ordered before a write that locks the table next).
-bool drained(const buffer_counters& ctr) noexcept {
-  auto done = ctr.processed.load(std::memory_order_acquire)
-              + ctr.dropped.load(std::memory_order_acquire)
-              + ctr.lost.load(std::memory_order_acquire);
-  return ctr.enqueued.load(std::memory_order_acquire) <= done;
-}
-
 /// Returns none once the calling thread's earlier `lazy_put`s into `st`
 /// are applied (see the file comment); `call` names the caller in errors.
 caf::error order_after_lazy_puts(instance& self, instance_state& st,
@@ -68,7 +57,7 @@ caf::error order_after_lazy_puts(instance& self, instance_state& st,
     gate::pass pass{st.buffer_gate};
     if (pass.admitted()) {
       auto index = where.lane % st.num_buffers;
-      if (drained(*st.counters->slots[index])) {
+      if (st.counters->slots[index]->pending() == 0) {
         if (mark.owner == st.id)
           mark.dirty = false;
         return caf::none;
@@ -114,18 +103,14 @@ caf::error at_index(const caf::error& err, size_t index) {
                       + "; no record of the batch was stored");
 }
 
-/// Sends `msg` to partition `p` of a remote cache and waits for `ok_atom`.
+/// Sends `xs...` to partition `p` of a remote cache and waits for `ok_atom`.
 template <class... Ts>
 caf::error remote_put(instance_state& st, const cache_view& cache, size_t p,
                       Ts&&... xs) {
-  caf::scoped_actor self{st.sys};
-  caf::error result;
-  self
-    ->request(cache.partitions[p], cache.opts.connect_timeout,
-              caf::put_atom::value, std::forward<Ts>(xs)...)
-    .receive([](caf::ok_atom) {},
-             [&](caf::error& err) { result = remote_error(cache, err); });
-  return result;
+  auto ok = ask_remote<caf::ok_atom>(st, cache, cache.partitions[p],
+                                     caf::put_atom::value,
+                                     std::forward<Ts>(xs)...);
+  return ok ? caf::error{} : std::move(ok.error());
 }
 
 } // namespace
@@ -222,14 +207,8 @@ caf::expected<std::vector<record>> instance::get(const record& pattern) {
   if (auto err = refuse_on_worker(st, "get of a remote cache"))
     return err;
   auto p = partition_of(pattern, layout, cache->partitions.size());
-  caf::scoped_actor self{st.sys};
-  caf::expected<std::vector<record>> result{std::vector<record>{}};
-  self
-    ->request(cache->partitions[p], cache->opts.connect_timeout,
-              caf::get_atom::value, pattern)
-    .receive([&](std::vector<record>& xs) { result = std::move(xs); },
-             [&](caf::error& err) { result = remote_error(*cache, err); });
-  return result;
+  return ask_remote<std::vector<record>>(st, *cache, cache->partitions[p],
+                                        caf::get_atom::value, pattern);
 }
 
 } // namespace supercache

@@ -71,6 +71,20 @@ bool receive_before(caf::scoped_actor& self, deadline& dl, Fs... fs) {
   return got;
 }
 
+/// Asks partition `hdl` of the remote cache `cache` with `xs...` (deadline
+/// `connect-timeout`) and returns its answer as `T`, or the error as
+/// `remote_error` words it.
+template <class T, class... Ts>
+caf::expected<T> ask_remote(instance_state& st, const cache_view& cache,
+                            const caf::actor& hdl, Ts&&... xs) {
+  caf::scoped_actor self{st.sys};
+  caf::expected<T> result{T{}};
+  self->request(hdl, cache.opts.connect_timeout, std::forward<Ts>(xs)...)
+    .receive([&](T& x) { result = std::move(x); },
+             [&](caf::error& err) { result = remote_error(cache, err); });
+  return result;
+}
+
 /// Returns `errc::timeout` for `what` after `timeout`.
 caf::error timed_out(const std::string& what, caf::timespan timeout);
 
