@@ -265,26 +265,28 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
     },
     [=](flushed_atom, uint64_t id) {
       auto& state = self->state;
-      auto& flushes = state.flushes;
-      auto i = flushes.find(id);
-      if (i == flushes.end())
-        return;
+      // The sender first: an acknowledgment from an actor that is none of
+      // this buffer's partitions is refused whether or not `id` is pending.
       auto sender = self->current_sender();
-      bool known = false;
+      std::vector<size_t> from;
       for (size_t p = 0; p < state.partitions.size(); ++p)
-        if (state.partitions[p] && state.partitions[p].address() == sender) {
-          known = true;
-          if (!i->second.acked[p]) {
-            i->second.acked[p] = true;
-            --i->second.acks_left;
-          }
-        }
-      if (!known) {
+        if (state.partitions[p] && state.partitions[p].address() == sender)
+          from.push_back(p);
+      if (from.empty()) {
         self->guards().refused.fetch_add(1, std::memory_order_relaxed);
         log_refused("a flush acknowledgment from an actor that is no "
                     "partition was ignored");
         return;
       }
+      auto& flushes = state.flushes;
+      auto i = flushes.find(id);
+      if (i == flushes.end())
+        return; // Stale: that flush ended (or the buffer restarted).
+      for (auto p : from)
+        if (!i->second.acked[p]) {
+          i->second.acked[p] = true;
+          --i->second.acks_left;
+        }
       if (i->second.acks_left > 0)
         return;
       auto stop = i->second.stop;

@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   // Wait until the node answered behind everything sent (same connection,
   // same order): a request to the front.
   bool answered = false;
-  self->request(*front, std::chrono::seconds(10), caf::atom("sc_size"))
+  self->request(*front, std::chrono::seconds(30), caf::atom("sc_size"))
     .receive([&](uint64_t) { answered = true; },
              [&](caf::error&) { answered = true; });
   std::printf("{\"found\": %zu, \"sent\": %zu, \"answered\": %s}\n",

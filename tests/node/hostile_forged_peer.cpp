@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
   size_t sent = 0;
   caf::scoped_actor self{sys};
   size_t partitions = 0;
-  self->request(*front, std::chrono::seconds(10), caf::get_atom::value)
+  self->request(*front, std::chrono::seconds(30), caf::get_atom::value)
     .receive([&](std::vector<caf::actor>& xs, record&) {
                partitions = xs.size();
              },
@@ -166,11 +166,11 @@ int main(int argc, char** argv) {
   bool timed_out = false;
   while (done < 4 && !timed_out)
     self->receive([&](caf::down_msg&) { ++done; },
-                  caf::after(std::chrono::seconds(20)) >>
+                  caf::after(std::chrono::seconds(60)) >>
                     [&] { timed_out = true; });
   // Answered behind everything sent on this connection.
   bool answered = false;
-  self->request(*front, std::chrono::seconds(10), size_atom::value)
+  self->request(*front, std::chrono::seconds(30), size_atom::value)
     .receive([&](uint64_t) { answered = true; },
              [&](caf::error&) { answered = false; });
   std::printf("{\"found\": 3, \"sent\": %zu, \"streamed\": %d, "
