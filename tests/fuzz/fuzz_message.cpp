@@ -13,6 +13,8 @@
 // - after `check_batch` (the partition's batch handler) no record for
 //   another partition is left, and storing the batch stores at most the
 //   records for this one, each of which unpacks;
+// - `check_owner` (a batch from another node) leaves only records that
+//   decode and belong to this partition by their own bytes;
 // - `check_handshake` takes exactly the buffer indices a node may have.
 
 #include <cstddef>
@@ -67,9 +69,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(check_batch(batch, index) == others);
   for (auto& x : batch)
     FUZZ_CHECK(is_barrier(x) || x.value.empty() || x.partition == index);
-  table tbl{table_type::bag, record_layout{}};
+  // From another node the partition also checks each record's own bytes:
+  // what is left decodes, its partition element picks this partition and
+  // its header's key is its key element (so `get` finds it).
+  record_layout layout;
+  auto not_owned = check_owner(batch, index, partitions, layout);
+  size_t kept = 0;
+  for (auto& x : batch) {
+    if (is_barrier(x) || x.value.empty())
+      continue;
+    ++kept;
+    auto rec = x.value.unpack();
+    FUZZ_CHECK(!rec.is_discarded());
+    if (rec.is_discarded())
+      continue;
+    FUZZ_CHECK(partition_of(rec, layout, partitions) == index);
+    FUZZ_CHECK(key_of(rec, layout) == x.value.key());
+  }
+  FUZZ_CHECK(kept + not_owned == mine);
+  table tbl{table_type::bag, layout};
   auto applied = tbl.insert(batch);
-  FUZZ_CHECK(applied == mine);
+  FUZZ_CHECK(applied == kept);
   FUZZ_CHECK(tbl.size() <= applied);
   return 0;
 }
