@@ -33,7 +33,7 @@
 ///   the `errc::invalid_record` names its index.
 /// - `(get_atom, record pattern)`, from any actor: replies the records of this
 ///   partition whose key equals the pattern's key (`std::vector<record>`), or
-///   `errc::invalid_record`.
+///   `errc::invalid_record`; `errc::too_large` past `max_reply_bytes`.
 /// - `(erase_atom, record pattern)`, from `instance::erase` of a producer
 ///   node or any actor: removes the records of this partition under the
 ///   pattern's key (all of them in a `bag`); replies how many
@@ -42,7 +42,11 @@
 ///   producer node or any actor: replies this partition's records that
 ///   match (core/pattern.hpp; `[]` matches all) as `std::vector<record>`,
 ///   from a consistent snapshot, or `errc::invalid_record` (not an array,
-///   too deep). The whole answer is one message.
+///   too deep). The whole answer is one message, of at most
+///   `max_reply_bytes` of records (their MessagePack bytes): a larger one
+///   is refused with `errc::too_large` naming the limit, since CAF 0.17 has
+///   no maximum message size and the requester (a producer node) would
+///   decode all of it into memory at once.
 /// - `(clear_atom)`, from `instance::clear` of a producer node or any
 ///   actor: removes every record; replies how many (`uint64_t`).
 /// - Lazy erases arrive as `entry`s with `erase` set in the streams and are
@@ -156,6 +160,12 @@ struct cache_state {
 
   static inline const char* name = "supercache.cache";
 };
+
+/// The most bytes of records (MessagePack, as they travel) a partition puts
+/// into one reply to `get_atom` or `match_atom`: 64 MiB, about 3M records of
+/// the benchmark's workload. `instance::match` and `for_each` of a remote
+/// cache fail with `errc::too_large` beyond it.
+constexpr size_t max_reply_bytes = size_t{64} << 20;
 
 /// A cache partition actor.
 using cache_actor_type = caf::stateful_actor<cache_state, guarded_actor>;

@@ -18,7 +18,7 @@
 /// | `(put_atom, std::vector<record>)`    | cache  | remote `put_batch`, any actor | `ok_atom` or an error naming the index |
 /// | `(get_atom, record pattern)`         | cache  | any actor        | `std::vector<record>`     |
 /// | `(erase_atom, record pattern)`       | cache  | any actor        | `uint64_t` records removed |
-/// | `(match_atom, record pattern)`       | cache  | any actor        | `std::vector<record>`     |
+/// | `(match_atom, record pattern)`       | cache  | any actor        | `std::vector<record>` (at most `max_reply_bytes`, else `too_large`) |
 /// | `(clear_atom)`                       | cache  | any actor        | `uint64_t` records removed |
 /// | `(size_atom)`                        | cache  | any actor        | `uint64_t`                |
 /// | `(stats_atom)`                       | both   | any actor        | counters as `record`      |

@@ -15,8 +15,11 @@
 ///  3. lazy_put: enqueue rate (until every call returned) and end-to-end rate
 ///     (until `flush()` returned), plus the partitions' average batch size.
 ///  4. put: synchronous writes, `--put-records` (default records), then
-///     put_batch (1000 a call), get (every key of a full cache) and a 90/10
-///     get/put mix, each on `--put-records` records.
+///     put_batch (1000 a call), get (every key of a full cache), a 90/10
+///     get/put mix, erase (every key of a full cache; exactly that many
+///     removed, the cache empty) and lazy_erase (every key of a full cache,
+///     until `flush` returned; `erases` and `erased` exact, the cache empty),
+///     each on `--put-records` records.
 ///  5. Latency from `lazy_put` to visible in `get`, one pacing producer at 10%
 ///     and 80% of phase 3's end-to-end rate: p50, p99, p99.9, max.
 ///  6. Memory: this program runs itself again with `--mode=lazy` (phase 3 and
@@ -45,7 +48,8 @@
 ///   ./build-bench/bench/supercache-bench --mode=lazy      # peak RSS alone
 ///   ./build-bench/bench/supercache-bench --mode=remote    # remote vs local
 ///
-/// `--mode=sync`: phase 4 alone (put, put_batch, get, the mix).
+/// `--mode=sync`: phase 4 alone (put, put_batch, get, the mix, erase,
+/// lazy_erase).
 ///
 /// `--mode=remote`: phase 3 twice on the same workload, first into a local
 /// cache, then through `connect` into a cache node (`supercache-node
@@ -89,13 +93,13 @@ public:
       .add<std::string>("mode",
                         "\"all\" (default), \"lazy\": only lazy_put and "
                         "memory (peak RSS) in this process, \"sync\": put, "
-                        "put_batch, get and a get/put mix, or \"remote\": "
-                        "lazy_put into a local cache and into a cache node")
+                        "put_batch, get, a get/put mix, erase and "
+                        "lazy_erase, or \"remote\": lazy_put into a local cache and into a cache node")
       .add<size_t>("records", "records per phase (default 2000000)")
       .add<size_t>("producers", "producer threads (default 2)")
       .add<size_t>("put-records",
-                   "records of the put, put_batch, get and mix phases "
-                   "(default records)")
+                   "records of the put, put_batch, get, mix, erase and "
+                   "lazy_erase phases (default records)")
       .add<size_t>("latency-records",
                    "records per latency level, at most (default 200000)")
       .add<size_t>("latency-ms",
@@ -178,13 +182,16 @@ void run_lazy_mode(caf::actor_system& sys, const workload& w, report& r) {
   print_memory(out.value("memory", json{}));
 }
 
-/// Phase 4: put, put_batch, get and the get/put mix into `out`.
+/// Phase 4: put, put_batch, get, the get/put mix, erase and lazy_erase into
+/// `out`.
 void run_sync_phases(caf::actor_system& sys, const workload& w, report& r) {
   auto& out = r.out;
   out["put"] = run_put(sys, w, r);
   out["put_batch"] = run_put_batch(sys, w, r);
   out["get"] = run_get(sys, w, r);
   out["get_put_mix"] = run_mix(sys, w, r);
+  out["erase"] = run_erase(sys, w, r);
+  out["lazy_erase"] = run_lazy_erase(sys, w, r);
 }
 
 /// `--mode=all`: every phase; memory from a child in `--mode=lazy`.
@@ -199,7 +206,8 @@ void run_all_mode(caf::actor_system& sys, const workload& w, int argc,
                              r);
   run_sync_phases(sys, w, r);
   auto caf_rate = out["caf_limit"]["rate"].get<double>();
-  for (auto key : {"store_limit", "put", "put_batch", "get", "get_put_mix"})
+  for (auto key : {"store_limit", "put", "put_batch", "get", "get_put_mix",
+                   "erase", "lazy_erase"})
     if (out[key].is_object())
       out[key]["caf_ratio"] = ratio(out[key]["rate"].get<double>(), caf_rate);
   auto e2e = 0.0;

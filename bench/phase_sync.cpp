@@ -1,5 +1,6 @@
-// Phase 4b-4d, the synchronous calls beside `put`: `put_batch`, `get` (the
-// producers look up every key of a full cache) and a 90/10 get/put mix.
+// Phase 4b-4f, the calls beside `put`: `put_batch`, `get` (the producers
+// look up every key of a full cache), a 90/10 get/put mix, `erase` of every
+// key of a full cache and `lazy_erase` of every key then `flush`.
 
 #include "bench/phases.hpp"
 
@@ -120,6 +121,78 @@ json run_mix(caf::actor_system& sys, const workload& w, report& r) {
                                    + " of " + std::to_string(w.put_records));
   auto result = rate_json(w.put_records, s, errors, size);
   result["get_share"] = 0.9;
+  return result;
+}
+
+json run_erase(caf::actor_system& sys, const workload& w, report& r) {
+  if (!start_cache(sys, w, w.opts.buffers, w.opts.partitions, r)
+      || !fill(w.put_records, r))
+    return nullptr;
+  stop_guard guard;
+  std::atomic<size_t> errors{0};
+  std::atomic<size_t> removed{0};
+  auto s = run_producers(w.producers, [&](size_t p) {
+    size_t failed = 0;
+    size_t n = 0;
+    for_keys(p, w.producers, w.put_records, [&](size_t i) {
+      auto k = supercache::erase(record::array({i}));
+      if (!k)
+        ++failed;
+      else
+        n += *k;
+    });
+    errors += failed;
+    removed += n;
+  });
+  auto size = value_or(supercache::size(), size_t{0});
+  r.check(errors == 0, "erase: " + std::to_string(errors.load())
+                         + " calls failed");
+  r.check(removed == w.put_records,
+          "erase removed " + std::to_string(removed.load()) + " of "
+            + std::to_string(w.put_records));
+  r.check(size == 0, "erase left " + std::to_string(size) + " records");
+  auto result = rate_json(w.put_records, s, errors, size);
+  result["erased"] = removed.load();
+  return result;
+}
+
+json run_lazy_erase(caf::actor_system& sys, const workload& w, report& r) {
+  if (!start_cache(sys, w, w.opts.buffers, w.opts.partitions, r)
+      || !fill(w.put_records, r))
+    return nullptr;
+  stop_guard guard;
+  std::atomic<size_t> errors{0};
+  auto s = run_producers(w.producers, [&](size_t p) {
+    size_t failed = 0;
+    for_keys(p, w.producers, w.put_records, [&](size_t i) {
+      if (supercache::lazy_erase(record::array({i})))
+        ++failed;
+    });
+    errors += failed;
+  });
+  auto enqueued = s.end;
+  auto flushed = supercache::flush();
+  s.end = clock_type::now();
+  r.check(!flushed, "lazy_erase: flush failed: " + render(flushed));
+  auto size = value_or(supercache::size(), size_t{0});
+  auto st = value_or(supercache::stats(), json::object());
+  auto erases = st.value("erases", size_t{0});
+  auto erased = st.value("erased", size_t{0});
+  r.check(errors == 0, "lazy_erase: " + std::to_string(errors.load())
+                         + " calls failed");
+  r.check(erases == w.put_records,
+          "lazy_erase: stats erases " + std::to_string(erases) + " of "
+            + std::to_string(w.put_records));
+  r.check(erased == w.put_records,
+          "lazy_erase: stats erased " + std::to_string(erased) + " of "
+            + std::to_string(w.put_records));
+  r.check(size == 0, "lazy_erase left " + std::to_string(size) + " records");
+  auto result = rate_json(w.put_records, s, errors, size);
+  auto enqueue_secs = seconds(s.start, enqueued);
+  result["enqueue_seconds"] = rounded(enqueue_secs, 4);
+  result["enqueue_rate"] = std::llround(rate_of(w.put_records,
+                                                enqueue_secs));
+  result["erased"] = erased;
   return result;
 }
 

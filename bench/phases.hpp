@@ -59,7 +59,7 @@ json run_scaling(caf::actor_system& sys, const workload& w, report& r);
 /// Phase 4 on a fresh cache: producers call the synchronous `put`.
 json run_put(caf::actor_system& sys, const workload& w, report& r);
 
-// -- 4b-4d. put_batch, get, get/put mix (phase_sync.cpp) ----------------------
+// -- 4b-4f. put_batch, get, mix, erase, lazy_erase (phase_sync.cpp) -----------
 
 /// `put_batch` of 1000 records a call, `--put-records` records in all.
 json run_put_batch(caf::actor_system& sys, const workload& w, report& r);
@@ -69,6 +69,15 @@ json run_get(caf::actor_system& sys, const workload& w, report& r);
 
 /// 9 `get`s to 1 `put` (keys ending in 9) over a full cache.
 json run_mix(caf::actor_system& sys, const workload& w, report& r);
+
+/// `erase` of every key of a cache holding `--put-records` records; checks
+/// that the calls removed exactly that many and left the cache empty.
+json run_erase(caf::actor_system& sys, const workload& w, report& r);
+
+/// `lazy_erase` of every key of a cache holding `--put-records` records,
+/// then `flush` (rate until `flush` returned; `enqueue_rate` until every
+/// call returned); checks `erases`, `erased` and an empty cache.
+json run_lazy_erase(caf::actor_system& sys, const workload& w, report& r);
 
 // -- 5. latency (phase_latency.cpp) -------------------------------------------
 

@@ -79,6 +79,15 @@ void print_rates(const json& out) {
              "seconds", caf_rate, "lookups/s");
   print_rate("4d get/put 90/10", out.value("get_put_mix", json{}), "rate",
              "seconds", caf_rate, "calls/s");
+  print_rate("4e erase (full cache)", out.value("erase", json{}), "rate",
+             "seconds", caf_rate, "");
+  auto lazy_erase = out.value("lazy_erase", json{});
+  if (!lazy_erase.is_null()) {
+    auto note = "until flush returned; enqueue "
+                + show_rate(lazy_erase["enqueue_rate"].get<double>());
+    print_rate("4f lazy_erase end-to-end", lazy_erase, "rate", "seconds",
+               caf_rate, note.c_str());
+  }
   std::printf("\n");
 }
 

@@ -23,6 +23,8 @@ const char* to_string(errc x) {
       return "would_deadlock";
     case errc::timeout:
       return "timeout";
+    case errc::too_large:
+      return "too_large";
   }
   return "unknown";
 }

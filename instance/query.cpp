@@ -1,7 +1,8 @@
 // The instance's erases and multi-record reads: `erase`, `lazy_erase`,
 // `clear`, `match` and `for_each`. A local cache is read and written through
 // its partitions' tables from the calling thread; a remote one through
-// requests to its partitions (which check every pattern again).
+// requests to its partitions (which check every pattern again and refuse
+// a reply of more than `max_reply_bytes`, actors/cache.hpp).
 
 #include <supercache/instance.hpp>
 

@@ -32,6 +32,9 @@ enum class errc : uint8_t {
   /// A blocking call did not complete within `call-timeout`; the context
   /// names what did not answer.
   timeout,
+  /// A reply would exceed a fixed size limit (a remote `match`/`for_each`
+  /// partition of more than `max_reply_bytes`); the context names it.
+  too_large,
 };
 
 /// The category atom of all supercache errors.

@@ -134,7 +134,9 @@ public:
   /// before it stored).
   caf::error put_batch(std::vector<record> xs);
 
-  /// Returns the records whose key equals the key of `pattern`.
+  /// Returns the records whose key equals the key of `pattern`. From a
+  /// remote cache, one reply of at most 64 MiB of records (else
+  /// `too_large`, see `match`).
   caf::expected<std::vector<record>> get(const record& pattern);
 
   /// Returns the number of records stored in all partitions.
@@ -166,7 +168,9 @@ public:
   /// partitions (one if the pattern fixes the partition element), each
   /// partition a consistent snapshot. Errors: `not_started`,
   /// `invalid_record` (not an array, nested too deep); for a remote cache
-  /// `would_deadlock`, `unreachable`.
+  /// `would_deadlock`, `unreachable`, and `too_large` when one partition's
+  /// matches take more than 64 MiB as MessagePack (each partition answers
+  /// in one message, refused by the node beyond that bound).
   caf::expected<std::vector<record>> match(const record& pattern);
 
   /// Calls `visitor` with every record, partition by partition, each a

@@ -17,7 +17,7 @@
 /// | `(put_atom, record)`  | `cache_P`                            | `ok_atom` once stored         |
 /// | `(get_atom, record)`  | `cache_P`                            | `std::vector<record>`         |
 /// | `(erase_atom, record)` | `cache_P`                           | `uint64_t` records removed    |
-/// | `(match_atom, record)` | `cache_P`                           | `std::vector<record>`         |
+/// | `(match_atom, record)` | `cache_P`                           | `std::vector<record>`, or `too_large` above 64 MiB |
 /// | `(clear_atom)`        | `cache_P`                            | `uint64_t` records removed    |
 /// | `(size_atom)`         | `cache_P`, the front                 | `uint64_t`                    |
 /// | `(stats_atom)`        | `buffer_N`, `cache_P`, the front     | counters as `record`          |

@@ -1,0 +1,76 @@
+// The bound on one reply of a cache node's partition (`max_reply_bytes`,
+// actors/cache.hpp): CAF 0.17 has no maximum message size, so a remote
+// `match` or `for_each` of a large partition is refused by the node with
+// `too_large` instead of arriving as one message the caller decodes at once.
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include <caf/io/middleman.hpp>
+
+#include "actors/cache.hpp"
+#include "tests/fixture.hpp"
+
+using namespace supercache;
+
+namespace {
+
+struct net_config : testing::threaded_config {
+  net_config() {
+    load<caf::io::middleman>();
+  }
+};
+
+} // namespace
+
+TEST_CASE("a remote match or for_each of a partition holding more than "
+          "max_reply_bytes fails with too_large naming the limit, and "
+          "narrower patterns still work") {
+  net_config node_cfg;
+  caf::actor_system node_sys{node_cfg};
+  instance node{node_sys};
+  options opts;
+  opts.buffers = 1;
+  opts.partitions = 1;
+  REQUIRE_EQ(node.start(opts), caf::none);
+  // 65 records of 1 MiB: one partition of just over 64 MiB.
+  constexpr int64_t n = 65;
+  const std::string big(size_t{1} << 20, 'x');
+  std::vector<record> xs;
+  for (int64_t i = 0; i < n; ++i)
+    xs.push_back(record::array({i, big}));
+  REQUIRE_EQ(node.put_batch(std::move(xs)), caf::none);
+  auto port = node.publish(0);
+  REQUIRE(port);
+  net_config producer_cfg;
+  caf::actor_system producer_sys{producer_cfg};
+  instance producer{producer_sys};
+  options popts;
+  popts.buffers = 1;
+  popts.remote = "127.0.0.1:" + std::to_string(*port);
+  REQUIRE_EQ(producer.connect(popts), caf::none);
+  auto all = producer.match(record::array());
+  REQUIRE_FALSE(static_cast<bool>(all));
+  CHECK_EQ(all.error(), errc::too_large);
+  auto what = render(all.error());
+  CAPTURE(what);
+  CHECK_NE(what.find("max_reply_bytes = 67108864"), std::string::npos);
+  CHECK_NE(what.find("a match reply of 65 records"), std::string::npos);
+  size_t visited = 0;
+  CHECK_EQ(producer.for_each([&](const record&) { ++visited; }),
+           errc::too_large);
+  CHECK_EQ(visited, 0u);
+  // A pattern that fixes the key, and get, are answered; the node goes on.
+  auto one = producer.match(record::array({7}));
+  REQUIRE(one);
+  REQUIRE_EQ(one->size(), 1u);
+  CHECK_EQ((*one)[0][1].get_ref<const std::string&>().size(), big.size());
+  auto got = producer.get(record::array({8}));
+  REQUIRE(got);
+  CHECK_EQ(got->size(), 1u);
+  CHECK_EQ(*producer.size(), static_cast<size_t>(n));
+  REQUIRE_EQ(producer.stop(), caf::none);
+  REQUIRE_EQ(node.stop(), caf::none);
+}
