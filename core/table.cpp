@@ -47,12 +47,12 @@ void table::insert(record x) {
 }
 
 void table::insert(packed x) {
-  std::unique_lock<std::shared_mutex> guard{mtx_};
+  std::unique_lock<rw_lock> guard{mtx_};
   insert_locked(std::move(x), order_ ? now_stamp() : 0);
 }
 
 bool table::insert_direct(packed* xs, size_t n) {
-  std::unique_lock<std::shared_mutex> guard{mtx_};
+  std::unique_lock<rw_lock> guard{mtx_};
   if (closed_)
     return false;
   auto now = order_ ? now_stamp() : 0;
@@ -62,7 +62,7 @@ bool table::insert_direct(packed* xs, size_t n) {
 }
 
 void table::close() {
-  std::unique_lock<std::shared_mutex> guard{mtx_};
+  std::unique_lock<rw_lock> guard{mtx_};
   closed_ = true;
 }
 
@@ -70,7 +70,7 @@ size_t table::insert(std::vector<entry>& xs) {
   size_t applied = 0;
   size_t failed = 0;
   {
-    std::unique_lock<std::shared_mutex> guard{mtx_};
+    std::unique_lock<rw_lock> guard{mtx_};
     // Stamps are read under the lock: the write order stays in time order.
     auto now = order_ ? now_stamp() : 0;
     // Touch the home slot of the next records early: a large table misses
@@ -269,7 +269,7 @@ void table::compact_order() {
 bool table::reclaim(size_t max_entries) {
   if (ttl_ticks_ == 0)
     return false;
-  std::unique_lock<std::shared_mutex> guard{mtx_};
+  std::unique_lock<rw_lock> guard{mtx_};
   auto now = now_stamp();
   reclaim_locked(now, max_entries);
   return due(now);
@@ -286,7 +286,7 @@ caf::timespan table::reclaim_period() const noexcept {
 size_t table::size() const {
   if (ttl_ticks_ != 0) {
     auto is_due = [this] {
-      std::shared_lock<std::shared_mutex> guard{mtx_};
+      std::shared_lock<rw_lock> guard{mtx_};
       return due(now_stamp());
     };
     // Tables are never const objects (shared by `std::make_shared<table>`),
@@ -299,12 +299,12 @@ size_t table::size() const {
 }
 
 size_t table::order_entries() const {
-  std::shared_lock<std::shared_mutex> guard{mtx_};
+  std::shared_lock<rw_lock> guard{mtx_};
   return order_ ? order_->size() : 0;
 }
 
 void table::grow() {
-  std::vector<slot> old(slots_.size() * 2);
+  slot_array old(slots_.size() * 2);
   old.swap(slots_);
   update_bytes(static_cast<int64_t>(old.size() * sizeof(slot)));
   auto mask = slots_.size() - 1;
@@ -325,7 +325,7 @@ void table::grow() {
 }
 
 size_t table::erase(std::string_view key) {
-  std::unique_lock<std::shared_mutex> guard{mtx_};
+  std::unique_lock<rw_lock> guard{mtx_};
   return erase_locked(key);
 }
 
@@ -356,10 +356,10 @@ size_t table::erase_locked(std::string_view key) {
 }
 
 size_t table::clear() {
-  std::vector<slot> old(initial_capacity);
+  slot_array old(initial_capacity);
   size_t removed = 0;
   {
-    std::unique_lock<std::shared_mutex> guard{mtx_};
+    std::unique_lock<rw_lock> guard{mtx_};
     old.swap(slots_);
     if (order_)
       order_->clear();
@@ -377,7 +377,7 @@ std::vector<record> table::get(std::string_view key) const {
 
 std::vector<record> table::get(std::string_view key, uint32_t h) const {
   std::vector<record> result;
-  std::shared_lock<std::shared_mutex> guard{mtx_};
+  std::shared_lock<rw_lock> guard{mtx_};
   auto now = ttl_ticks_ != 0 ? now_stamp() : 0;
   auto mask = slots_.size() - 1;
   for (auto i = h & mask;; i = (i + 1) & mask) {

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/huge_pages.hpp"
+#include "core/rw_lock.hpp"
 #include "core/latency.hpp"
 #include "actors/messages.hpp"
 #include "core/packed.hpp"
@@ -30,7 +32,8 @@ class record_pattern;
 /// their own thread (like ETS) - and any number of concurrent readers. Every
 /// writer takes the exclusive lock, once per batch; readers take a shared
 /// lock, so `get` and `size` never go through the actor (like ETS's read
-/// concurrency). Writes of one key are applied in the order they take the
+/// concurrency; the lock is an `rw_lock`, whose readers touch only a counter
+/// of their own, and writers never sleep before spinning briefly). Writes of one key are applied in the order they take the
 /// lock. Once `close`d (its partition died or the cache stopped), the table
 /// refuses direct writes, so a caller never stores into a table nobody reads.
 /// `erase` and `clear` are writers too, from any thread.
@@ -198,6 +201,9 @@ private:
     packed value;
   };
 
+  /// The slots; a large array sits on huge pages (core/huge_pages.hpp).
+  using slot_array = std::vector<slot, huge_page_allocator<slot>>;
+
   /// The MessagePack bytes of some records, back to back.
   struct snapshot {
     std::string bytes;
@@ -264,8 +270,8 @@ private:
   const size_t max_records_;
   /// Null without limits.
   std::unique_ptr<write_order> order_;
-  mutable std::shared_mutex mtx_;
-  std::vector<slot> slots_;
+  mutable rw_lock mtx_;
+  slot_array slots_;
   std::atomic<size_t> size_{0};
   std::atomic<size_t> bytes_{0};
   std::atomic<size_t> batches_{0};

@@ -27,7 +27,7 @@ table::snapshot table::take_snapshot(const record_pattern* pattern) const {
     result.bytes.append(bytes.data(), bytes.size());
     result.ends.push_back(result.bytes.size());
   };
-  std::shared_lock<std::shared_mutex> guard{mtx_};
+  std::shared_lock<rw_lock> guard{mtx_};
   auto now = ttl_ticks_ != 0 ? now_stamp() : 0;
   auto mask = slots_.size() - 1;
   if (pattern != nullptr && pattern->key()) {

@@ -38,6 +38,49 @@ bool instance_state::on_foreign_system() const noexcept {
   return routing::place(id, workers, logger).foreign;
 }
 
+namespace {
+
+/// Takes the retired views of `st` if no pinned call may read them any more
+/// (every stripe seen at zero after they were replaced). Callers hold
+/// `st.views_mtx`; the views are freed by the caller after releasing it.
+std::vector<cache_ptr> take_unpinned(instance_state& st) {
+  for (auto& x : st.readers)
+    if (x.n.load() != 0)
+      return {};
+  return std::move(st.retired_views);
+}
+
+} // namespace
+
+void instance_state::store(cache_ptr x) {
+  std::vector<cache_ptr> unpinned;
+  {
+    std::lock_guard<std::mutex> guard{views_mtx};
+    current.store(x.get());
+    if (auto old = std::atomic_exchange(&cache, std::move(x)))
+      retired_views.push_back(std::move(old));
+    unpinned = take_unpinned(*this);
+  }
+}
+
+bool instance_state::drain_views(std::chrono::milliseconds timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    std::vector<cache_ptr> unpinned;
+    {
+      std::lock_guard<std::mutex> guard{views_mtx};
+      if (retired_views.empty())
+        return true;
+      unpinned = take_unpinned(*this);
+    }
+    if (!unpinned.empty())
+      return true;
+    if (std::chrono::steady_clock::now() >= until)
+      return false;
+    std::this_thread::yield();
+  }
+}
+
 caf::error register_as(caf::actor_system& sys, caf::atom_value name,
                        const caf::actor& hdl) {
   auto& reg = sys.registry();
@@ -302,6 +345,7 @@ caf::error instance::stop() {
     st.store(nullptr);
     st.peer.clear();
     std::atomic_store(&st.retired, {});
+    st.drain_views(std::chrono::milliseconds{100});
     return result;
   }
   // The supervisor goes first, so the partitions' exits are not restarts;
@@ -326,6 +370,9 @@ caf::error instance::stop() {
   // Nothing is in flight any more; the next start counts from 0.
   st.counters->clear();
   std::atomic_store(&st.retired, {});
+  // Free the tables now, unless a pinned call still reads them (then the
+  // next start frees them).
+  st.drain_views(std::chrono::milliseconds{100});
   return result;
 }
 

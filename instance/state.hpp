@@ -4,12 +4,14 @@
 /// and its front share. Internal; not installed.
 ///
 /// Two parts. The cache (`cache_view`) is an immutable snapshot swapped as
-/// a whole (a partition restart publishes a new one), read lock-free with
-/// `std::atomic_load`. The buffers are read by `lazy_put` on the hot path
+/// a whole (a partition restart publishes a new one), read lock-free: with
+/// `std::atomic_load` by calls that may wait, and through a `view_pin` (no
+/// shared reference count, no lock) by the calls of the hot path. The buffers are read by `lazy_put` on the hot path
 /// behind `buffer_gate`: their fields are written only while the gate is
 /// closed and drained.
 
 #include <array>
+#include <chrono>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -31,6 +33,7 @@
 #include "core/buffer_counters.hpp"
 #include "core/gate.hpp"
 #include "core/names.hpp"
+#include "core/routing.hpp"
 #include "core/table.hpp"
 
 namespace supercache::detail {
@@ -85,13 +88,42 @@ struct instance_state {
   /// The running cache, or null; read with `load()`.
   cache_ptr cache;
 
+  /// Returns the running cache (for calls that may wait; the hot path pins).
   cache_ptr load() const {
     return std::atomic_load(&cache);
   }
 
-  void store(cache_ptr x) {
-    std::atomic_store(&cache, std::move(x));
-  }
+  /// Publishes `x` as the running cache. The view it replaces is freed once
+  /// no `view_pin` may still read it (at once if none is in flight, else at
+  /// a later `store` or `drain_views`). Any thread; never waits for readers.
+  void store(cache_ptr x);
+
+  /// Frees the replaced views, waiting up to `timeout` (real time) for the
+  /// pinned calls that may read them; returns whether none is left. Pinned
+  /// calls never block, so this ends quickly; `stop` calls it.
+  bool drain_views(std::chrono::milliseconds timeout);
+
+  // -- the cache on the hot path ----------------------------------------------
+
+  /// Calls in flight through a `view_pin`, one counter per cache line,
+  /// picked by the calling thread's `routing::thread_index`.
+  struct alignas(64) reader_stripe {
+    std::atomic<uint64_t> n{0};
+  };
+
+  static constexpr size_t reader_stripes = 16;
+
+  std::array<reader_stripe, reader_stripes> readers;
+
+  /// The view `cache` holds, for pinned calls.
+  std::atomic<const cache_view*> current{nullptr};
+
+  /// Views replaced while pinned calls may read them. Guarded by `views_mtx`.
+  std::vector<cache_ptr> retired_views;
+
+  /// Serializes `store` and `drain_views` (not `lifecycle`: a partition
+  /// restart publishes from the supervisor, without it).
+  std::mutex views_mtx;
 
   /// What the guards of this instance's actors refused (partitions,
   /// buffers, supervisor, front), reported by `stats()`.
@@ -141,6 +173,42 @@ struct instance_state {
 
   /// `HOST:PORT` of the cache node the buffers stream to; empty if local.
   std::string peer;
+};
+
+/// Keeps every view a call reads through it from being freed while the pin
+/// lives (an epoch scheme: `store` frees a replaced view only after seeing
+/// every stripe of `readers` at zero). Costs one uncontended atomic
+/// increment and decrement on the calling thread's stripe. Only for code that
+/// never blocks: a call that may wait (a remote request, `flush`) uses
+/// `instance_state::load` instead.
+class view_pin {
+public:
+  explicit view_pin(instance_state& st) noexcept
+    : st_(st),
+      stripe_(st.readers[routing::thread_index()
+                         % instance_state::reader_stripes]
+                .n) {
+    // Sequentially consistent with the store of `current` and the reads of
+    // the stripes in `store`: a pin that `store` did not see reads the new
+    // view.
+    stripe_.fetch_add(1);
+  }
+
+  view_pin(const view_pin&) = delete;
+  view_pin& operator=(const view_pin&) = delete;
+
+  ~view_pin() {
+    stripe_.fetch_sub(1, std::memory_order_release);
+  }
+
+  /// Returns the running cache, or null; valid while this pin lives.
+  const cache_view* load() const noexcept {
+    return st_.current.load();
+  }
+
+private:
+  instance_state& st_;
+  std::atomic<uint64_t>& stripe_;
 };
 
 } // namespace supercache::detail

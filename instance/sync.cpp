@@ -11,6 +11,10 @@
 // there, every record the thread handed to it is applied (or counted as
 // dropped or lost) and the write is ordered after them; otherwise it first
 // waits for `flush` (deadline `call-timeout`).
+//
+// The local path reads the running cache through a `view_pin` (state.hpp):
+// no shared_ptr copy, no lock; only the wait for `flush` and the remote
+// calls hold a `cache_ptr`.
 
 #include <supercache/instance.hpp>
 
@@ -83,12 +87,30 @@ caf::error order_after_lazy_puts(instance& self, instance_state& st,
   return caf::none;
 }
 
+/// Returns whether the calling thread's `put` into `st` may have to wait
+/// for its earlier `lazy_put`s (see `order_after_lazy_puts`).
+bool may_wait_for_lazy_puts(const instance_state& st) noexcept {
+  return mark.dirty && (mark.owner == st.id || mark.owner == several_owners);
+}
+
+/// Orders the calling thread's direct write into `st` after its earlier
+/// `lazy_put`s (may wait for `flush`: call it without a `view_pin`).
+caf::error order_before_write(instance& self, instance_state& st,
+                              const char* call) {
+  if (!may_wait_for_lazy_puts(st))
+    return caf::none;
+  auto cache = st.load();
+  if (!cache || cache->remote)
+    return caf::none;
+  return order_after_lazy_puts(self, st, call);
+}
+
 /// Stores the packed records `xs` of partition `p` straight into its table;
 /// a table closed by a partition restart is replaced by the new one.
-caf::error write_direct(instance_state& st, cache_ptr cache, size_t p,
-                        packed* xs, size_t n) {
+caf::error write_direct(const view_pin& pin, const cache_view* cache,
+                        size_t p, packed* xs, size_t n) {
   while (!cache->tables[p]->insert_direct(xs, n)) {
-    cache = st.load();
+    cache = pin.load();
     if (!cache || cache->remote)
       return make_error(errc::not_started, "the cache stopped");
   }
@@ -129,84 +151,112 @@ void note_lazy_put(const instance_state& st) noexcept {
 
 caf::error instance::put(record x) {
   auto& st = *state_;
+  if (auto err = order_before_write(*this, st, "put"))
+    return err;
+  {
+    view_pin pin{st};
+    auto cache = pin.load();
+    if (!cache)
+      return make_error(errc::not_started);
+    if (auto err = validate(x, cache->layout))
+      return err;
+    if (!cache->remote) {
+      auto [value, hash] = packed::pack(x, cache->layout);
+      auto p = partition_index(hash, cache->partitions.size());
+      return write_direct(pin, cache, p, &value, 1);
+    }
+  }
   auto cache = st.load();
-  if (!cache)
-    return make_error(errc::not_started);
+  if (!cache || !cache->remote)
+    return make_error(errc::not_started, "the cache stopped");
   if (auto err = validate(x, cache->layout))
     return err;
-  if (cache->remote) {
-    if (auto err = refuse_on_worker(st, "put to a remote cache"))
-      return err;
-    auto p = partition_of(x, cache->layout, cache->partitions.size());
-    return remote_put(st, *cache, p, std::move(x));
-  }
-  auto [value, hash] = packed::pack(x, cache->layout);
-  auto p = partition_index(hash, cache->partitions.size());
-  if (auto err = order_after_lazy_puts(*this, st, "put"))
+  if (auto err = refuse_on_worker(st, "put to a remote cache"))
     return err;
-  return write_direct(st, std::move(cache), p, &value, 1);
+  auto p = partition_of(x, cache->layout, cache->partitions.size());
+  return remote_put(st, *cache, p, std::move(x));
 }
 
 caf::error instance::put_batch(std::vector<record> xs) {
   auto& st = *state_;
+  if (auto err = order_before_write(*this, st, "put_batch"))
+    return err;
+  {
+    view_pin pin{st};
+    auto cache = pin.load();
+    if (!cache)
+      return make_error(errc::not_started);
+    for (size_t i = 0; i < xs.size(); ++i)
+      if (auto err = validate(xs[i], cache->layout))
+        return at_index(err, i);
+    auto n = cache->partitions.size();
+    if (!cache->remote) {
+      std::vector<std::vector<packed>> parts(n);
+      for (auto& part : parts)
+        part.reserve(xs.size() / n + xs.size() / 8 + 1);
+      for (auto& x : xs) {
+        auto [value, hash] = packed::pack(x, cache->layout);
+        parts[partition_index(hash, n)].push_back(std::move(value));
+      }
+      for (size_t p = 0; p < n; ++p)
+        if (!parts[p].empty())
+          if (auto err = write_direct(pin, cache, p, parts[p].data(),
+                                      parts[p].size()))
+            return err;
+      return caf::none;
+    }
+  }
   auto cache = st.load();
-  if (!cache)
-    return make_error(errc::not_started);
+  if (!cache || !cache->remote)
+    return make_error(errc::not_started, "the cache stopped");
   for (size_t i = 0; i < xs.size(); ++i)
     if (auto err = validate(xs[i], cache->layout))
       return at_index(err, i);
-  auto n = cache->partitions.size();
-  if (cache->remote) {
-    if (auto err = refuse_on_worker(st, "put_batch to a remote cache"))
-      return err;
-    std::vector<std::vector<record>> parts(n);
-    for (auto& x : xs)
-      parts[partition_of(x, cache->layout, n)].push_back(std::move(x));
-    for (size_t p = 0; p < n; ++p)
-      if (!parts[p].empty())
-        if (auto err = remote_put(st, *cache, p, std::move(parts[p])))
-          return err;
-    return caf::none;
-  }
-  std::vector<std::vector<packed>> parts(n);
-  for (auto& x : xs) {
-    auto [value, hash] = packed::pack(x, cache->layout);
-    parts[partition_index(hash, n)].push_back(std::move(value));
-  }
-  if (auto err = order_after_lazy_puts(*this, st, "put_batch"))
+  if (auto err = refuse_on_worker(st, "put_batch to a remote cache"))
     return err;
+  auto n = cache->partitions.size();
+  std::vector<std::vector<record>> parts(n);
+  for (auto& x : xs)
+    parts[partition_of(x, cache->layout, n)].push_back(std::move(x));
   for (size_t p = 0; p < n; ++p)
     if (!parts[p].empty())
-      if (auto err = write_direct(st, cache, p, parts[p].data(),
-                                  parts[p].size()))
+      if (auto err = remote_put(st, *cache, p, std::move(parts[p])))
         return err;
   return caf::none;
 }
 
 caf::expected<std::vector<record>> instance::get(const record& pattern) {
   auto& st = *state_;
+  {
+    view_pin pin{st};
+    auto cache = pin.load();
+    if (!cache)
+      return make_error(errc::not_started);
+    auto& layout = cache->layout;
+    if (auto err = validate(pattern, layout))
+      return err;
+    if (!cache->remote) {
+      // The key's bytes go to a per-thread buffer: no allocation per lookup
+      // beyond the result.
+      thread_local std::string key;
+      key.clear();
+      append_msgpack(pattern[layout.key_pos], key);
+      uint32_t p = 0;
+      if (layout.partition_pos == layout.key_pos)
+        p = partition_index(partition_hash(key), cache->partitions.size());
+      else
+        p = partition_of(pattern, layout, cache->partitions.size());
+      return cache->tables[p]->get(key, table::key_hash(key));
+    }
+  }
   auto cache = st.load();
-  if (!cache)
-    return make_error(errc::not_started);
+  if (!cache || !cache->remote)
+    return make_error(errc::not_started, "the cache stopped");
   if (auto err = validate(pattern, cache->layout))
     return err;
-  auto& layout = cache->layout;
-  if (!cache->remote) {
-    // The key's bytes go to a per-thread buffer: no allocation per lookup
-    // beyond the result.
-    thread_local std::string key;
-    key.clear();
-    append_msgpack(pattern[layout.key_pos], key);
-    uint32_t p = 0;
-    if (layout.partition_pos == layout.key_pos)
-      p = partition_index(partition_hash(key), cache->partitions.size());
-    else
-      p = partition_of(pattern, layout, cache->partitions.size());
-    return cache->tables[p]->get(key, table::key_hash(key));
-  }
   if (auto err = refuse_on_worker(st, "get of a remote cache"))
     return err;
-  auto p = partition_of(pattern, layout, cache->partitions.size());
+  auto p = partition_of(pattern, cache->layout, cache->partitions.size());
   return ask_remote<std::vector<record>>(st, *cache, cache->partitions[p],
                                         caf::get_atom::value, pattern);
 }
