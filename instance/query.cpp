@@ -69,6 +69,8 @@ caf::error instance::lazy_erase(const record& pattern) {
 
 caf::expected<size_t> instance::erase(const record& pattern) {
   auto& st = *state_;
+  if (auto err = order_before_write(*this, st, "erase"))
+    return err;
   auto cache = st.load();
   if (!cache)
     return make_error(errc::not_started);

@@ -36,6 +36,12 @@
 #include "core/routing.hpp"
 #include "core/table.hpp"
 
+namespace supercache {
+
+class instance;
+
+} // namespace supercache
+
 namespace supercache::detail {
 
 /// An immutable snapshot of a running cache, shared with readers.
@@ -261,5 +267,13 @@ record settings_of(const options& opts);
 /// Notes that `lazy_put` into `st` accepted a record from the calling
 /// thread: its next `put` or `put_batch` is ordered after it (sync.cpp).
 void note_lazy_put(const instance_state& st) noexcept;
+
+/// Orders the calling thread's direct write into the local cache of `st`
+/// (`put`, `put_batch`, `erase`) after its earlier `lazy_put`s and
+/// `lazy_erase`s (sync.cpp): may wait for `flush`, so call it without a
+/// `view_pin`; inside an actor's handler, with records pending, it returns
+/// `would_deadlock` naming `call`.
+caf::error order_before_write(supercache::instance& self, instance_state& st,
+                              const char* call);
 
 } // namespace supercache::detail

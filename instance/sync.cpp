@@ -93,18 +93,6 @@ bool may_wait_for_lazy_puts(const instance_state& st) noexcept {
   return mark.dirty && (mark.owner == st.id || mark.owner == several_owners);
 }
 
-/// Orders the calling thread's direct write into `st` after its earlier
-/// `lazy_put`s (may wait for `flush`: call it without a `view_pin`).
-caf::error order_before_write(instance& self, instance_state& st,
-                              const char* call) {
-  if (!may_wait_for_lazy_puts(st))
-    return caf::none;
-  auto cache = st.load();
-  if (!cache || cache->remote)
-    return caf::none;
-  return order_after_lazy_puts(self, st, call);
-}
-
 /// Stores the packed records `xs` of partition `p` straight into its table;
 /// a table closed by a partition restart is replaced by the new one.
 caf::error write_direct(const view_pin& pin, const cache_view* cache,
@@ -145,6 +133,16 @@ void note_lazy_put(const instance_state& st) noexcept {
   else
     mark.owner = st.id;
   mark.dirty = true;
+}
+
+caf::error order_before_write(instance& self, instance_state& st,
+                              const char* call) {
+  if (!may_wait_for_lazy_puts(st))
+    return caf::none;
+  auto cache = st.load();
+  if (!cache || cache->remote)
+    return caf::none;
+  return order_after_lazy_puts(self, st, call);
 }
 
 } // namespace detail

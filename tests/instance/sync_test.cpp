@@ -146,6 +146,36 @@ TEST_CASE("put after the same thread's lazy_put of the same key leaves the "
   REQUIRE_EQ(inst.stop(), caf::none);
 }
 
+TEST_CASE("erase after the same thread's lazy_put of the same key removes "
+          "the record, every time, with the buffers under load") {
+  testing::threaded_config cfg{2};
+  caf::actor_system sys{cfg};
+  instance inst{sys};
+  options opts;
+  opts.buffers = 2;
+  opts.partitions = 2;
+  REQUIRE_EQ(inst.start(opts), caf::none);
+  std::atomic<bool> done{false};
+  std::thread load{[&] {
+    for (int64_t i = 1'000'000; !done.load(); ++i)
+      static_cast<void>(inst.lazy_put(make_record(i % 1'000'000 + 1'000'000)));
+  }};
+  constexpr int64_t keys = 2000;
+  for (int64_t k = 0; k < keys; ++k) {
+    REQUIRE_EQ(inst.lazy_put(versioned(k, 1)), caf::none);
+    auto n = inst.erase(record::array({k}));
+    REQUIRE(n);
+    REQUIRE_EQ(*n, 1u);
+    REQUIRE(lookup(inst, k).empty());
+  }
+  done = true;
+  load.join();
+  REQUIRE_EQ(inst.flush(), caf::none);
+  for (int64_t k = 0; k < keys; ++k)
+    REQUIRE(lookup(inst, k).empty());
+  REQUIRE_EQ(inst.stop(), caf::none);
+}
+
 TEST_CASE("concurrent puts, put_batches and gets of the same keys never see "
           "a torn or missing record") {
   testing::threaded_config cfg{2};
