@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,10 @@ TEST_CASE("a remote match or for_each of a partition holding more than "
   options popts;
   popts.buffers = 1;
   popts.remote = "127.0.0.1:" + std::to_string(*port);
+  // Remote requests wait `connect_timeout` (5 s by default): the node
+  // decodes and measures 65 MiB per scan, which takes longer than that
+  // under AddressSanitizer beside other tests.
+  popts.connect_timeout = std::chrono::seconds(120);
   REQUIRE_EQ(producer.connect(popts), caf::none);
   auto all = producer.match(record::array());
   REQUIRE_FALSE(static_cast<bool>(all));
