@@ -156,9 +156,9 @@ caf::error instance::put(record x) {
     auto cache = pin.load();
     if (!cache)
       return make_error(errc::not_started);
-    if (auto err = validate(x, cache->layout))
-      return err;
     if (!cache->remote) {
+      if (auto err = validate(x, cache->layout))
+        return err;
       auto [value, hash] = packed::pack(x, cache->layout);
       auto p = partition_index(hash, cache->partitions.size());
       return write_direct(pin, cache, p, &value, 1);
@@ -184,11 +184,11 @@ caf::error instance::put_batch(std::vector<record> xs) {
     auto cache = pin.load();
     if (!cache)
       return make_error(errc::not_started);
-    for (size_t i = 0; i < xs.size(); ++i)
-      if (auto err = validate(xs[i], cache->layout))
-        return at_index(err, i);
-    auto n = cache->partitions.size();
     if (!cache->remote) {
+      for (size_t i = 0; i < xs.size(); ++i)
+        if (auto err = validate(xs[i], cache->layout))
+          return at_index(err, i);
+      auto n = cache->partitions.size();
       std::vector<std::vector<packed>> parts(n);
       for (auto& part : parts)
         part.reserve(xs.size() / n + xs.size() / 8 + 1);
@@ -230,10 +230,10 @@ caf::expected<std::vector<record>> instance::get(const record& pattern) {
     auto cache = pin.load();
     if (!cache)
       return make_error(errc::not_started);
-    auto& layout = cache->layout;
-    if (auto err = validate(pattern, layout))
-      return err;
     if (!cache->remote) {
+      auto& layout = cache->layout;
+      if (auto err = validate(pattern, layout))
+        return err;
       // The key's bytes go to a per-thread buffer: no allocation per lookup
       // beyond the result.
       thread_local std::string key;
