@@ -15,7 +15,8 @@
 ///  3. lazy_put: enqueue rate (until every call returned) and end-to-end rate
 ///     (until `flush()` returned), plus the partitions' average batch size.
 ///  4. put: synchronous writes, `--put-records` (default records), then
-///     put_batch (1000 a call), get (every key of a full cache), a 90/10
+///     put_batch (1000 a call), get (every key of a full cache; again into
+///     a reused result), a 90/10
 ///     get/put mix, erase (every key of a full cache; exactly that many
 ///     removed, the cache empty) and lazy_erase (every key of a full cache,
 ///     until `flush` returned; `erases` and `erased` exact, the cache empty),
@@ -43,10 +44,10 @@
 /// in records/s, ratios to the CAF limit, the workload). Exit status 0 only if
 /// every count was exact; times are never checked.
 ///
-///   ./build-bench/bench/supercache-bench                  # from the repo root
-///   ./build-bench/bench/supercache-bench --records=500000 --producers=4
-///   ./build-bench/bench/supercache-bench --mode=lazy      # peak RSS alone
-///   ./build-bench/bench/supercache-bench --mode=remote    # remote vs local
+///   ./build/bench/supercache-bench                  # from the repo root
+///   ./build/bench/supercache-bench --records=500000 --producers=4
+///   ./build/bench/supercache-bench --mode=lazy      # peak RSS alone
+///   ./build/bench/supercache-bench --mode=remote    # remote vs local
 ///
 /// `--mode=sync`: phase 4 alone (put, put_batch, get, the mix, erase,
 /// lazy_erase).
@@ -56,7 +57,7 @@
 /// --supercache.role="cache"`, started by this program on a free loopback
 /// port and stopped at the end); prints both end-to-end rates and their
 /// ratio. Both processes share the machine's cores.
-///   ./build-bench/bench/supercache-bench --long-help      # every flag
+///   ./build/bench/supercache-bench --long-help      # every flag
 ///
 /// Files: main.cpp (flags, modes, the run), workload.hpp (what every part
 /// shares), phases.hpp (one `phase_*.cpp` per phase and for `--mode=remote`),
@@ -189,6 +190,7 @@ void run_sync_phases(caf::actor_system& sys, const workload& w, report& r) {
   out["put"] = run_put(sys, w, r);
   out["put_batch"] = run_put_batch(sys, w, r);
   out["get"] = run_get(sys, w, r);
+  out["get_reuse"] = run_get_reuse(sys, w, r);
   out["get_put_mix"] = run_mix(sys, w, r);
   out["erase"] = run_erase(sys, w, r);
   out["lazy_erase"] = run_lazy_erase(sys, w, r);
@@ -206,7 +208,8 @@ void run_all_mode(caf::actor_system& sys, const workload& w, int argc,
                              r);
   run_sync_phases(sys, w, r);
   auto caf_rate = out["caf_limit"]["rate"].get<double>();
-  for (auto key : {"store_limit", "put", "put_batch", "get", "get_put_mix",
+  for (auto key : {"store_limit", "put", "put_batch", "get", "get_reuse",
+                   "get_put_mix",
                    "erase", "lazy_erase"})
     if (out[key].is_object())
       out[key]["caf_ratio"] = ratio(out[key]["rate"].get<double>(), caf_rate);

@@ -92,6 +92,32 @@ json run_get(caf::actor_system& sys, const workload& w, report& r) {
                    value_or(supercache::size(), size_t{0}));
 }
 
+json run_get_reuse(caf::actor_system& sys, const workload& w, report& r) {
+  if (!start_cache(sys, w, w.opts.buffers, w.opts.partitions, r)
+      || !fill(w.put_records, r))
+    return nullptr;
+  stop_guard guard;
+  std::atomic<size_t> errors{0};
+  auto s = run_producers(w.producers, [&](size_t p) {
+    size_t failed = 0;
+    // One pattern and one result per thread, as a lookup loop keeps them:
+    // after the first lookup none allocates.
+    auto pattern = record::array({size_t{0}});
+    std::vector<record> xs;
+    for_keys(p, w.producers, w.put_records, [&](size_t i) {
+      pattern[0] = i;
+      if (supercache::get(pattern, xs) || xs.size() != 1 || xs[0][0] != i)
+        ++failed;
+    });
+    errors += failed;
+  });
+  r.check(errors == 0, "get into a reused result: "
+                         + std::to_string(errors.load())
+                         + " lookups failed or found no exact record");
+  return rate_json(w.put_records, s, errors,
+                   value_or(supercache::size(), size_t{0}));
+}
+
 json run_mix(caf::actor_system& sys, const workload& w, report& r) {
   if (!start_cache(sys, w, w.opts.buffers, w.opts.partitions, r)
       || !fill(w.put_records, r))

@@ -67,6 +67,10 @@ json run_put_batch(caf::actor_system& sys, const workload& w, report& r);
 /// `get` of every key of a cache holding `--put-records` records.
 json run_get(caf::actor_system& sys, const workload& w, report& r);
 
+/// Phase 4c': `get(pattern, out)` of every key of a full cache, each thread
+/// keeping one pattern and one result (no allocation per lookup).
+json run_get_reuse(caf::actor_system& sys, const workload& w, report& r);
+
 /// 9 `get`s to 1 `put` (keys ending in 9) over a full cache.
 json run_mix(caf::actor_system& sys, const workload& w, report& r);
 

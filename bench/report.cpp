@@ -77,6 +77,8 @@ void print_rates(const json& out) {
              "rate", "seconds", caf_rate, "");
   print_rate("4c get (full cache)", out.value("get", json{}), "rate",
              "seconds", caf_rate, "lookups/s");
+  print_rate("4c' get into a reused result", out.value("get_reuse", json{}),
+             "rate", "seconds", caf_rate, "lookups/s, no allocation");
   print_rate("4d get/put 90/10", out.value("get_put_mix", json{}), "rate",
              "seconds", caf_rate, "calls/s");
   print_rate("4e erase (full cache)", out.value("erase", json{}), "rate",

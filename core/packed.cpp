@@ -150,11 +150,16 @@ private:
     return true;
   }
 
+  /// Reuses the storage of `out` if it holds a string already.
   bool read_string(size_t n, record& out) {
     const uint8_t* from = nullptr;
     if (!take(n, from))
       return false;
-    out = std::string{reinterpret_cast<const char*>(from), n};
+    if (out.is_string())
+      out.get_ref<std::string&>().assign(reinterpret_cast<const char*>(from),
+                                         n);
+    else
+      out = std::string{reinterpret_cast<const char*>(from), n};
     return true;
   }
 
@@ -166,10 +171,13 @@ private:
     return true;
   }
 
+  /// Reuses the storage of `out` (and of its elements) if it holds an
+  /// array already.
   bool read_array(size_t n, record& out) {
     if (!ok_ || static_cast<size_t>(end_ - pos_) < n)
       return false; // each element takes a byte at least
-    out = record::array();
+    if (!out.is_array())
+      out = record::array();
     auto& xs = out.get_ref<record::array_t&>();
     xs.resize(n);
     for (auto& x : xs)
@@ -300,14 +308,20 @@ caf::expected<packed> packed::reserve(size_t size) {
 }
 
 record packed::unpack() const {
-  if (empty())
-    return nullptr;
-  auto b = bytes();
   record result;
+  unpack_into(result);
+  return result;
+}
+
+void packed::unpack_into(record& out) const {
+  if (empty()) {
+    out = nullptr;
+    return;
+  }
+  auto b = bytes();
   fast_reader reader{b};
-  if (reader.read(result) && reader.at_end())
-    return result;
-  return record::from_msgpack(b.begin(), b.end(), true, false);
+  if (!reader.read(out) || !reader.at_end())
+    out = record::from_msgpack(b.begin(), b.end(), true, false);
 }
 
 } // namespace supercache

@@ -103,6 +103,11 @@ public:
   /// Decodes the record.
   record unpack() const;
 
+  /// Decodes the record into `out`, reusing the storage `out` holds where the
+  /// shapes agree (an array's elements, strings): decoding into the record
+  /// of an earlier lookup of the same shape allocates nothing.
+  void unpack_into(record& out) const;
+
   friend bool operator==(const packed& x, const packed& y) noexcept {
     return x.bytes() == y.bytes();
   }

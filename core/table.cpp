@@ -377,16 +377,31 @@ std::vector<record> table::get(std::string_view key) const {
 
 std::vector<record> table::get(std::string_view key, uint32_t h) const {
   std::vector<record> result;
-  std::shared_lock<rw_lock> guard{mtx_};
-  auto now = ttl_ticks_ != 0 ? now_stamp() : 0;
-  auto mask = slots_.size() - 1;
-  for (auto i = h & mask;; i = (i + 1) & mask) {
-    auto& s = slots_[i];
-    if (s.value.empty())
-      return result;
-    if (s.hash == h && s.value.key() == key && live(s, now))
-      result.emplace_back(s.value.unpack());
+  get(key, h, result);
+  return result;
+}
+
+void table::get(std::string_view key, uint32_t h,
+                std::vector<record>& out) const {
+  size_t found = 0;
+  {
+    std::shared_lock<rw_lock> guard{mtx_};
+    auto now = ttl_ticks_ != 0 ? now_stamp() : 0;
+    auto mask = slots_.size() - 1;
+    for (auto i = h & mask;; i = (i + 1) & mask) {
+      auto& s = slots_[i];
+      if (s.value.empty())
+        break;
+      if (s.hash != h || s.value.key() != key || !live(s, now))
+        continue;
+      if (found < out.size())
+        s.value.unpack_into(out[found]);
+      else
+        out.emplace_back(s.value.unpack());
+      ++found;
+    }
   }
+  out.resize(found);
 }
 
 nlohmann::json to_json(const table& x) {

@@ -114,6 +114,13 @@ public:
   /// Returns the records stored under `key`, whose `key_hash` is `hash`.
   std::vector<record> get(std::string_view key, uint32_t hash) const;
 
+  /// Replaces the contents of `out` with the records stored under `key`,
+  /// whose `key_hash` is `hash`, decoding into the records `out` holds
+  /// (`packed::unpack_into`): a lookup into the vector of an earlier one of
+  /// the same shape allocates nothing.
+  void get(std::string_view key, uint32_t hash,
+           std::vector<record>& out) const;
+
   /// Returns the hash under which the table files `key`.
   static uint32_t key_hash(std::string_view key) noexcept {
     return static_cast<uint32_t>(std::hash<std::string_view>{}(key));

@@ -148,6 +148,15 @@ caf::expected<std::vector<record>> get(const record& pattern) {
   return (*p)->get(pattern);
 }
 
+caf::error get(const record& pattern, std::vector<record>& out) {
+  auto p = current_for("get");
+  if (!p) {
+    out.clear();
+    return std::move(p.error());
+  }
+  return (*p)->get(pattern, out);
+}
+
 caf::expected<size_t> size() {
   auto p = current_for("size");
   if (!p)

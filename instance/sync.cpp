@@ -224,18 +224,30 @@ caf::error instance::put_batch(std::vector<record> xs) {
 }
 
 caf::expected<std::vector<record>> instance::get(const record& pattern) {
+  std::vector<record> result;
+  if (auto err = get(pattern, result))
+    return err;
+  return result;
+}
+
+caf::error instance::get(const record& pattern, std::vector<record>& out) {
   auto& st = *state_;
   {
     view_pin pin{st};
     auto cache = pin.load();
-    if (!cache)
+    if (!cache) {
+      out.clear();
       return make_error(errc::not_started);
+    }
     if (!cache->remote) {
       auto& layout = cache->layout;
-      if (auto err = validate(pattern, layout))
+      if (auto err = validate(pattern, layout)) {
+        out.clear();
         return err;
+      }
       // The key's bytes go to a per-thread buffer: no allocation per lookup
-      // beyond the result.
+      // beyond the result (and none at all into the records of an earlier
+      // result of the same shape).
       thread_local std::string key;
       key.clear();
       append_msgpack(pattern[layout.key_pos], key);
@@ -244,9 +256,11 @@ caf::expected<std::vector<record>> instance::get(const record& pattern) {
         p = partition_index(partition_hash(key), cache->partitions.size());
       else
         p = partition_of(pattern, layout, cache->partitions.size());
-      return cache->tables[p]->get(key, table::key_hash(key));
+      cache->tables[p]->get(key, table::key_hash(key), out);
+      return caf::none;
     }
   }
+  out.clear();
   auto cache = st.load();
   if (!cache || !cache->remote)
     return make_error(errc::not_started, "the cache stopped");
@@ -255,8 +269,12 @@ caf::expected<std::vector<record>> instance::get(const record& pattern) {
   if (auto err = refuse_on_worker(st, "get of a remote cache"))
     return err;
   auto p = partition_of(pattern, cache->layout, cache->partitions.size());
-  return ask_remote<std::vector<record>>(st, *cache, cache->partitions[p],
-                                        caf::get_atom::value, pattern);
+  auto xs = ask_remote<std::vector<record>>(st, *cache, cache->partitions[p],
+                                           caf::get_atom::value, pattern);
+  if (!xs)
+    return std::move(xs.error());
+  out = std::move(*xs);
+  return caf::none;
 }
 
 } // namespace supercache

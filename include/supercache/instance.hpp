@@ -139,6 +139,14 @@ public:
   /// `too_large`, see `match`).
   caf::expected<std::vector<record>> get(const record& pattern);
 
+  /// Replaces the contents of `out` with the records whose key equals the key
+  /// of `pattern`, as `get(pattern)`; on an error `out` is left empty. On a
+  /// local cache the records are decoded into the ones `out` holds: a loop
+  /// that keeps one `out` (and one pattern, changing its key element) makes
+  /// no allocation per lookup once the shapes settle (strings reuse their
+  /// capacity).
+  caf::error get(const record& pattern, std::vector<record>& out);
+
   /// Returns the number of records stored in all partitions.
   caf::expected<size_t> size();
 

@@ -67,6 +67,11 @@ caf::error put_batch(std::vector<record> xs);
 /// A `set` gives at most one record. Reads the partition's table directly.
 caf::expected<std::vector<record>> get(const record& pattern);
 
+/// Replaces the contents of `out` with the records `get(pattern)` returns,
+/// decoding into the records `out` holds (no allocation per lookup once the
+/// shapes settle); on an error `out` is left empty.
+caf::error get(const record& pattern, std::vector<record>& out);
+
 /// Returns the number of records stored in all partitions.
 caf::expected<size_t> size();
 

@@ -274,3 +274,39 @@ TEST_CASE("unpack gives the same JSON values and types as nlohmann's "
     same_types(got, want);
   }
 }
+
+TEST_CASE("unpack_into a record of any earlier shape gives exactly what "
+          "unpack gives, reusing the storage of a record of the same shape") {
+  std::vector<record> xs{
+    record::array({7, std::string(40, 'a')}),
+    record::array({8, std::string(30, 'b')}),
+    record::array({1, 2, 3, 4, 5, 6, 7, 8}),
+    record::array({"short", -5, 1.5, nullptr, true}),
+    record::array({record::array({1, "x"}), record::object(),
+                   record::binary({1, 2})}),
+    record::parse(R"([1, {"b": [1, {"c": null}], "a": -5}, [[[]]], 2])"),
+    record::array(),
+  };
+  std::vector<record> earlier = xs;
+  earlier.push_back(record(5));
+  earlier.push_back(record("a string"));
+  earlier.push_back(record::object({{"k", 1}}));
+  earlier.push_back(record(nullptr));
+  for (auto& x : xs) {
+    auto p = packed::pack(x, record_layout{}).first;
+    for (auto& before : earlier) {
+      auto out = before;
+      p.unpack_into(out);
+      REQUIRE_EQ(out, x);
+      CHECK_EQ(out.dump(), p.unpack().dump());
+    }
+  }
+  // Same shape: the array and the string keep their storage.
+  auto out = xs[0];
+  auto* elements = out.get_ref<record::array_t&>().data();
+  auto* chars = out[1].get_ref<std::string&>().data();
+  packed::pack(xs[1], record_layout{}).first.unpack_into(out);
+  CHECK_EQ(out, xs[1]);
+  CHECK_EQ(out.get_ref<record::array_t&>().data(), elements);
+  CHECK_EQ(out[1].get_ref<std::string&>().data(), chars);
+}
