@@ -31,6 +31,7 @@ table::table(table_type type, record_layout layout, table_limits limits)
     max_records_(limits.max_records),
     slots_(initial_capacity) {
   static_assert(sizeof(slot) == 16);
+  publish_home();
   if (limits.any())
     order_ = std::make_unique<write_order>();
   bytes_ = slots_.size() * sizeof(slot);
@@ -52,13 +53,32 @@ void table::insert(packed x) {
 }
 
 bool table::insert_direct(packed* xs, size_t n) {
+  // The home slots of the first records load while the lock is taken.
+  for (size_t i = 0; i < std::min(n, size_t{8}); ++i)
+    prefetch_home(key_hash(xs[i].key()));
   std::unique_lock<rw_lock> guard{mtx_};
   if (closed_)
     return false;
   auto now = order_ ? now_stamp() : 0;
-  for (size_t i = 0; i < n; ++i)
+  for (size_t i = 0; i < n; ++i) {
+    if (i + 8 < n)
+      prefetch_home(key_hash(xs[i + 8].key()));
     insert_locked(std::move(xs[i]), now);
+  }
   return true;
+}
+
+void table::prefetch_home(uint32_t hash) const noexcept {
+  // Both loads may be stale (a writer grows the array meanwhile): a prefetch
+  // of any address is harmless, it never faults.
+  auto* slots = home_.slots.load(std::memory_order_relaxed);
+  auto mask = home_.mask.load(std::memory_order_relaxed);
+  __builtin_prefetch(slots + (hash & mask));
+}
+
+void table::publish_home() noexcept {
+  home_.slots.store(slots_.data(), std::memory_order_relaxed);
+  home_.mask.store(slots_.size() - 1, std::memory_order_relaxed);
 }
 
 void table::close() {
@@ -306,6 +326,7 @@ size_t table::order_entries() const {
 void table::grow() {
   slot_array old(slots_.size() * 2);
   old.swap(slots_);
+  publish_home();
   update_bytes(static_cast<int64_t>(old.size() * sizeof(slot)));
   auto mask = slots_.size() - 1;
   // Start behind an empty slot so each probe run is moved in probe order:
@@ -361,6 +382,7 @@ size_t table::clear() {
   {
     std::unique_lock<rw_lock> guard{mtx_};
     old.swap(slots_);
+    publish_home();
     if (order_)
       order_->clear();
     removed = size_.load(std::memory_order_relaxed);

@@ -60,9 +60,15 @@ std::string key_of(const record& x, const record_layout& layout);
 /// partition element.
 uint64_t partition_hash(std::string_view element_bytes) noexcept;
 
-/// Maps a partition hash to a partition (0-based, below `partitions`).
+/// Maps a partition hash to a partition (0-based, below `partitions`):
+/// `hash % partitions` (a mask for a power of two, which gives the same
+/// partition without a division).
 inline uint32_t partition_index(uint64_t hash, size_t partitions) noexcept {
-  return partitions <= 1 ? 0u : static_cast<uint32_t>(hash % partitions);
+  if (partitions <= 1)
+    return 0;
+  if ((partitions & (partitions - 1)) == 0) // 2, 4, 8, ...
+    return static_cast<uint32_t>(hash & (partitions - 1));
+  return static_cast<uint32_t>(hash % partitions);
 }
 
 /// Returns the partition (0-based, below `partitions`) of a valid record `x`.

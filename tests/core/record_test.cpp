@@ -210,3 +210,15 @@ TEST_CASE("10,000 string keys spread over 4 partitions give every partition "
     CHECK_GE(counts[p], 2000u);
   }
 }
+
+TEST_CASE("partition_index is the hash modulo the partition count, also for "
+          "the powers of two it masks") {
+  uint64_t hash = 0x9e3779b97f4a7c15ull;
+  for (int i = 0; i < 2000; ++i) {
+    hash = hash * 6364136223846793005ull + 1442695040888963407ull;
+    CHECK_EQ(partition_index(hash, 0), 0u);
+    for (size_t n = 1; n <= 70; ++n)
+      REQUIRE_EQ(partition_index(hash, n), static_cast<uint32_t>(hash % n));
+    REQUIRE_EQ(partition_index(hash, 1024), static_cast<uint32_t>(hash % 1024));
+  }
+}
