@@ -71,7 +71,14 @@ json run_put_batch(caf::actor_system& sys, const workload& w, report& r) {
   return result;
 }
 
-json run_get(caf::actor_system& sys, const workload& w, report& r) {
+namespace {
+
+/// Fills a cache with `--put-records` records, then looks every key up
+/// once, from `--producers` threads: `lookup(p)` gives thread `p`'s
+/// function from a key to whether it found exactly its record.
+template <class MakeLookup>
+json run_lookups(caf::actor_system& sys, const workload& w, report& r,
+                 const char* what, MakeLookup make_lookup) {
   if (!start_cache(sys, w, w.opts.buffers, w.opts.partitions, r)
       || !fill(w.put_records, r))
     return nullptr;
@@ -79,43 +86,43 @@ json run_get(caf::actor_system& sys, const workload& w, report& r) {
   std::atomic<size_t> errors{0};
   auto s = run_producers(w.producers, [&](size_t p) {
     size_t failed = 0;
+    auto lookup = make_lookup(p);
     for_keys(p, w.producers, w.put_records, [&](size_t i) {
-      auto xs = supercache::get(record::array({i}));
-      if (!xs || xs->size() != 1 || (*xs)[0][0] != i)
+      if (!lookup(i))
         ++failed;
     });
     errors += failed;
   });
-  r.check(errors == 0, "get: " + std::to_string(errors.load())
+  r.check(errors == 0, std::string{what} + ": " + std::to_string(errors.load())
                          + " lookups failed or found no exact record");
   return rate_json(w.put_records, s, errors,
                    value_or(supercache::size(), size_t{0}));
 }
 
-json run_get_reuse(caf::actor_system& sys, const workload& w, report& r) {
-  if (!start_cache(sys, w, w.opts.buffers, w.opts.partitions, r)
-      || !fill(w.put_records, r))
-    return nullptr;
-  stop_guard guard;
-  std::atomic<size_t> errors{0};
-  auto s = run_producers(w.producers, [&](size_t p) {
-    size_t failed = 0;
-    // One pattern and one result per thread, as a lookup loop keeps them:
-    // after the first lookup none allocates.
-    auto pattern = record::array({size_t{0}});
-    std::vector<record> xs;
-    for_keys(p, w.producers, w.put_records, [&](size_t i) {
-      pattern[0] = i;
-      if (supercache::get(pattern, xs) || xs.size() != 1 || xs[0][0] != i)
-        ++failed;
-    });
-    errors += failed;
+} // namespace
+
+json run_get(caf::actor_system& sys, const workload& w, report& r) {
+  return run_lookups(sys, w, r, "get", [](size_t) {
+    return [](size_t i) {
+      auto xs = supercache::get(record::array({i}));
+      return xs && xs->size() == 1 && (*xs)[0][0] == i;
+    };
   });
-  r.check(errors == 0, "get into a reused result: "
-                         + std::to_string(errors.load())
-                         + " lookups failed or found no exact record");
-  return rate_json(w.put_records, s, errors,
-                   value_or(supercache::size(), size_t{0}));
+}
+
+json run_get_reuse(caf::actor_system& sys, const workload& w, report& r) {
+  // One pattern and one result per thread, as a lookup loop keeps them:
+  // after the first lookup none allocates.
+  struct reused {
+    record pattern = record::array({size_t{0}});
+    std::vector<record> xs;
+    bool operator()(size_t i) {
+      pattern[0] = i;
+      return !supercache::get(pattern, xs) && xs.size() == 1 && xs[0][0] == i;
+    }
+  };
+  return run_lookups(sys, w, r, "get into a reused result",
+                     [](size_t) { return reused{}; });
 }
 
 json run_mix(caf::actor_system& sys, const workload& w, report& r) {

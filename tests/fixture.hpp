@@ -43,6 +43,18 @@ inline record make_record(int64_t key) {
   return record::array({key, "value-" + std::to_string(key)});
 }
 
+/// Returns options for records `[tag, part, key, value]` of `type`: key-pos
+/// 2 and partition-pos 1 (neither the default 0), 3 partitions, 2 buffers.
+inline options layout_options(table_type type) {
+  options opts;
+  opts.buffers = 2;
+  opts.partitions = 3;
+  opts.key_pos = 2;
+  opts.partition_pos = 1;
+  opts.type = type;
+  return opts;
+}
+
 /// Returns the actor registered as `name` in `sys`, or an invalid handle.
 inline caf::actor registered(caf::actor_system& sys, caf::atom_value name) {
   return caf::actor_cast<caf::actor>(sys.registry().get(name));

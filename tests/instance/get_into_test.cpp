@@ -8,35 +8,18 @@
 #include <string>
 #include <vector>
 
-#include <caf/io/middleman.hpp>
-
-#include "tests/fixture.hpp"
+#include "tests/loopback.hpp"
 
 using namespace supercache;
+using testing::layout_options;
 
 namespace {
-
-struct net_config : testing::threaded_config {
-  net_config() {
-    load<caf::io::middleman>();
-  }
-};
 
 /// `[tag, part, key, value]`: key-pos 2, partition-pos 1; `value` is long
 /// enough to live on the heap (no small-string buffer).
 record row(const std::string& tag, int64_t part, int64_t key) {
   return record::array({tag, part, key, "value-" + std::to_string(key)
                                           + std::string(32, '.')});
-}
-
-options layout_options(table_type type) {
-  options opts;
-  opts.buffers = 2;
-  opts.partitions = 3;
-  opts.key_pos = 2;
-  opts.partition_pos = 1;
-  opts.type = type;
-  return opts;
 }
 
 /// What a reused result may hold before a lookup: records of other shapes.
@@ -121,21 +104,9 @@ TEST_CASE("get into a vector of the same shape reuses the vector, the "
 TEST_CASE("get into a vector works against a connected cache node, set and "
           "bag") {
   for (auto type : {table_type::set, table_type::bag}) {
-    net_config node_cfg;
-    caf::actor_system node_sys{node_cfg};
-    instance node{node_sys};
-    REQUIRE_EQ(node.start(layout_options(type)), caf::none);
-    auto port = node.publish(0);
-    REQUIRE(port);
-    net_config producer_cfg;
-    caf::actor_system producer_sys{producer_cfg};
-    instance producer{producer_sys};
-    auto popts = layout_options(type);
-    popts.remote = "127.0.0.1:" + std::to_string(*port);
-    REQUIRE_EQ(producer.connect(popts), caf::none);
-    check_get_into(producer, type);
-    REQUIRE_EQ(producer.stop(), caf::none);
-    REQUIRE_EQ(node.stop(), caf::none);
+    testing::loopback_pair net{layout_options(type), layout_options(type)};
+    check_get_into(net.producer, type);
+    net.stop();
   }
 }
 

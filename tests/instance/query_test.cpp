@@ -12,23 +12,17 @@
 #include <thread>
 #include <vector>
 
-#include <caf/io/middleman.hpp>
-
 #include "actors/messages.hpp"
 #include "instance/state.hpp"
 #include "tests/fixture.hpp"
+#include "tests/loopback.hpp"
 
 using namespace supercache;
+using testing::layout_options;
 using testing::make_record;
 using testing::registered;
 
 namespace {
-
-struct net_config : testing::threaded_config {
-  net_config() {
-    load<caf::io::middleman>();
-  }
-};
 
 int64_t counter_of(instance& inst, const char* name) {
   return (*inst.stats())[name].get<int64_t>();
@@ -51,16 +45,6 @@ std::vector<record> visit_all(instance& inst) {
 record row(const std::string& tag, int64_t part, int64_t key,
            const std::string& value) {
   return record::array({tag, part, key, value});
-}
-
-options layout_options(table_type type) {
-  options opts;
-  opts.buffers = 2;
-  opts.partitions = 3;
-  opts.key_pos = 2;
-  opts.partition_pos = 1;
-  opts.type = type;
-  return opts;
 }
 
 /// Checks erase, match, for_each and clear of `inst`, started with
@@ -161,18 +145,9 @@ TEST_CASE("erase, match, for_each and clear give exact results on a bag "
 
 TEST_CASE("the calls work against a connected cache node, set and bag") {
   for (auto type : {table_type::set, table_type::bag}) {
-    net_config node_cfg;
-    caf::actor_system node_sys{node_cfg};
-    instance node{node_sys};
-    REQUIRE_EQ(node.start(layout_options(type)), caf::none);
-    auto port = node.publish(0);
-    REQUIRE(port);
-    net_config producer_cfg;
-    caf::actor_system producer_sys{producer_cfg};
-    instance producer{producer_sys};
-    auto popts = layout_options(type);
-    popts.remote = "127.0.0.1:" + std::to_string(*port);
-    REQUIRE_EQ(producer.connect(popts), caf::none);
+    testing::loopback_pair net{layout_options(type), layout_options(type)};
+    auto& node = net.node;
+    auto& producer = net.producer;
     check_calls(producer, type);
     check_bad_patterns(producer);
     // Lazy erases travel the remote stream in order with the records.

@@ -9,53 +9,32 @@
 #include <string>
 #include <vector>
 
-#include <caf/io/middleman.hpp>
-
 #include "actors/cache.hpp"
-#include "tests/fixture.hpp"
+#include "tests/loopback.hpp"
 
 using namespace supercache;
-
-namespace {
-
-struct net_config : testing::threaded_config {
-  net_config() {
-    load<caf::io::middleman>();
-  }
-};
-
-} // namespace
 
 TEST_CASE("a remote match or for_each of a partition holding more than "
           "max_reply_bytes fails with too_large naming the limit, and "
           "narrower patterns still work") {
-  net_config node_cfg;
-  caf::actor_system node_sys{node_cfg};
-  instance node{node_sys};
   options opts;
   opts.buffers = 1;
   opts.partitions = 1;
-  REQUIRE_EQ(node.start(opts), caf::none);
+  options popts;
+  popts.buffers = 1;
+  // Remote requests wait `connect_timeout` (5 s by default): the node
+  // decodes and measures 65 MiB per scan, which takes longer than that
+  // under AddressSanitizer beside other tests.
+  popts.connect_timeout = std::chrono::seconds(120);
+  testing::loopback_pair net{opts, popts};
+  auto& producer = net.producer;
   // 65 records of 1 MiB: one partition of just over 64 MiB.
   constexpr int64_t n = 65;
   const std::string big(size_t{1} << 20, 'x');
   std::vector<record> xs;
   for (int64_t i = 0; i < n; ++i)
     xs.push_back(record::array({i, big}));
-  REQUIRE_EQ(node.put_batch(std::move(xs)), caf::none);
-  auto port = node.publish(0);
-  REQUIRE(port);
-  net_config producer_cfg;
-  caf::actor_system producer_sys{producer_cfg};
-  instance producer{producer_sys};
-  options popts;
-  popts.buffers = 1;
-  popts.remote = "127.0.0.1:" + std::to_string(*port);
-  // Remote requests wait `connect_timeout` (5 s by default): the node
-  // decodes and measures 65 MiB per scan, which takes longer than that
-  // under AddressSanitizer beside other tests.
-  popts.connect_timeout = std::chrono::seconds(120);
-  REQUIRE_EQ(producer.connect(popts), caf::none);
+  REQUIRE_EQ(net.node.put_batch(std::move(xs)), caf::none);
   auto all = producer.match(record::array());
   REQUIRE_FALSE(static_cast<bool>(all));
   CHECK_EQ(all.error(), errc::too_large);
@@ -76,6 +55,5 @@ TEST_CASE("a remote match or for_each of a partition holding more than "
   REQUIRE(got);
   CHECK_EQ(got->size(), 1u);
   CHECK_EQ(*producer.size(), static_cast<size_t>(n));
-  REQUIRE_EQ(producer.stop(), caf::none);
-  REQUIRE_EQ(node.stop(), caf::none);
+  net.stop();
 }

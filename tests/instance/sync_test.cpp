@@ -11,9 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include <caf/io/middleman.hpp>
-
 #include "tests/fixture.hpp"
+#include "tests/loopback.hpp"
 
 using namespace supercache;
 using testing::make_record;
@@ -24,12 +23,6 @@ record versioned(int64_t key, int64_t version) {
   return record::array(
     {key, "v" + std::to_string(key) + "-" + std::to_string(version)});
 }
-
-struct net_config : testing::threaded_config {
-  net_config() {
-    load<caf::io::middleman>();
-  }
-};
 
 /// Returns the records of `inst` under `key`, or fails the test.
 std::vector<record> lookup(instance& inst, int64_t key) {
@@ -275,21 +268,13 @@ TEST_CASE("put inside an actor's handler stores at once, and returns "
 
 TEST_CASE("put_batch into a cache node stores every record, one request per "
           "partition, and a bad record stores none") {
-  net_config node_cfg;
-  caf::actor_system node_sys{node_cfg};
-  instance node{node_sys};
   options opts;
   opts.partitions = 3;
-  REQUIRE_EQ(node.start(opts), caf::none);
-  auto port = node.publish(0);
-  REQUIRE(port);
-  net_config producer_cfg;
-  caf::actor_system producer_sys{producer_cfg};
-  instance producer{producer_sys};
   options popts;
   popts.buffers = 1;
-  popts.remote = "127.0.0.1:" + std::to_string(*port);
-  REQUIRE_EQ(producer.connect(popts), caf::none);
+  testing::loopback_pair net{opts, popts};
+  auto& node = net.node;
+  auto& producer = net.producer;
   std::vector<record> xs;
   for (int64_t k = 0; k < 300; ++k)
     xs.push_back(make_record(k));
@@ -308,6 +293,5 @@ TEST_CASE("put_batch into a cache node stores every record, one request per "
   }
   REQUIRE_EQ(producer.put(versioned(5, 7)), caf::none);
   CHECK_EQ(lookup(node, 5), std::vector<record>{versioned(5, 7)});
-  REQUIRE_EQ(producer.stop(), caf::none);
-  REQUIRE_EQ(node.stop(), caf::none);
+  net.stop();
 }
