@@ -93,30 +93,6 @@ caf::error put_all(table& tbl, const std::vector<record>& xs, uint32_t index,
 /// Write-order entries one `reclaim_atom` pops under one write lock.
 constexpr size_t reclaim_chunk = 4096;
 
-/// Returns `xs` if its records take at most `max_reply_bytes` as
-/// MessagePack, else `errc::too_large` naming the limit (it stops counting
-/// there).
-caf::expected<std::vector<record>> bounded_reply(std::vector<record> xs,
-                                                 const char* what) {
-  std::string scratch;
-  size_t bytes = 0;
-  for (size_t i = 0; i < xs.size(); ++i) {
-    scratch.clear();
-    append_msgpack(xs[i], scratch);
-    bytes += scratch.size();
-    if (bytes > max_reply_bytes)
-      return make_error(errc::too_large,
-                        std::string{what} + " of " + std::to_string(xs.size())
-                          + " records exceeds max_reply_bytes = "
-                          + std::to_string(max_reply_bytes)
-                          + " bytes at record "
-                          + std::to_string(i + 1)
-                          + "; narrow the pattern (fix its partition or "
-                            "key element)");
-  }
-  return xs;
-}
-
 } // namespace
 
 caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
@@ -252,10 +228,17 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
       // Not caf::result: its brace-initialization would wrap the vector into
       // one JSON value (std::vector<json>'s initializer_list constructor).
       auto& tbl = *self->state.data;
-      if (auto err = validate(pattern, tbl.layout()))
+      auto& layout = tbl.layout();
+      if (auto err = validate(pattern, layout))
         return err;
-      return bounded_reply(tbl.get(key_of(pattern, tbl.layout())),
-                           "a get reply");
+      // The records of the key: a match that fixes the key element alone.
+      auto key_only = record::array();
+      key_only.get_ref<record::array_t&>().resize(layout.key_pos + 1);
+      key_only[layout.key_pos] = pattern[layout.key_pos];
+      auto compiled = record_pattern::make(key_only, layout);
+      if (!compiled)
+        return std::move(compiled.error());
+      return tbl.match(*compiled, max_reply_bytes, "a get reply");
     },
     [=](erase_atom, const record& pattern) -> caf::expected<uint64_t> {
       auto& tbl = *self->state.data;
@@ -269,7 +252,7 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
       auto compiled = record_pattern::make(pattern, tbl.layout());
       if (!compiled)
         return std::move(compiled.error());
-      return bounded_reply(tbl.match(*compiled), "a match reply");
+      return tbl.match(*compiled, max_reply_bytes, "a match reply");
     },
     [=](clear_atom) { return static_cast<uint64_t>(self->state.data->clear()); },
     [=](size_atom) { return static_cast<uint64_t>(self->state.data->size()); },

@@ -131,6 +131,14 @@ public:
   /// consistent snapshot of this table.
   std::vector<record> match(const record_pattern& pattern) const;
 
+  /// Returns the records that match `pattern`, as `match(pattern)`, unless
+  /// their MessagePack bytes exceed `max_bytes`: then, without decoding any,
+  /// `errc::too_large` naming `what` (e.g. "a match reply"), the number of
+  /// records and the one at which the bound was crossed.
+  caf::expected<std::vector<record>> match(const record_pattern& pattern,
+                                           size_t max_bytes,
+                                           const char* what) const;
+
   /// Calls `f` with every record of a consistent snapshot of this table
   /// (taken under the shared lock; `f` runs after it is released, so it may
   /// call into the table). Exceptions of `f` propagate.

@@ -8,11 +8,17 @@
 // writer's longest wait 432-560 ms. Decoding costs 10-13 times the copy,
 // so writers wait for the copy only; the copy is a consistent snapshot of
 // the partition, which chunked copies would not be. Memory: one extra copy
-// of the matched records' bytes while a scan runs.
+// of the matched records' bytes while a scan runs. A bounded match (the
+// reply of a cache node's partition) measures the copy: a reply too large
+// is refused before anything is decoded.
 
 #include "core/table.hpp"
 
+#include <algorithm>
 #include <mutex>
+#include <string>
+
+#include <supercache/errc.hpp>
 
 #include "core/pattern.hpp"
 
@@ -58,13 +64,15 @@ table::snapshot table::take_snapshot(const record_pattern* pattern) const {
   return result;
 }
 
-std::vector<record> table::match(const record_pattern& pattern) const {
-  auto snap = take_snapshot(&pattern);
+namespace {
+
+/// Decodes the records of a snapshot's `bytes`, which end at `ends`.
+std::vector<record> decode(std::string_view all,
+                           const std::vector<size_t>& ends) {
   std::vector<record> result;
-  result.reserve(snap.ends.size());
-  std::string_view all{snap.bytes};
+  result.reserve(ends.size());
   size_t begin = 0;
-  for (auto end : snap.ends) {
+  for (auto end : ends) {
     // Stored bytes passed the checks when they were stored.
     auto x = from_msgpack(all.substr(begin, end - begin));
     if (x)
@@ -72,6 +80,32 @@ std::vector<record> table::match(const record_pattern& pattern) const {
     begin = end;
   }
   return result;
+}
+
+} // namespace
+
+std::vector<record> table::match(const record_pattern& pattern) const {
+  auto snap = take_snapshot(&pattern);
+  return decode(snap.bytes, snap.ends);
+}
+
+caf::expected<std::vector<record>>
+table::match(const record_pattern& pattern, size_t max_bytes,
+             const char* what) const {
+  auto snap = take_snapshot(&pattern);
+  if (snap.bytes.size() > max_bytes) {
+    auto at = std::upper_bound(snap.ends.begin(), snap.ends.end(), max_bytes)
+              - snap.ends.begin();
+    return make_error(errc::too_large,
+                      std::string{what} + " of "
+                        + std::to_string(snap.ends.size())
+                        + " records exceeds max_reply_bytes = "
+                        + std::to_string(max_bytes) + " bytes at record "
+                        + std::to_string(at + 1)
+                        + "; narrow the pattern (fix its partition or key "
+                          "element)");
+  }
+  return decode(snap.bytes, snap.ends);
 }
 
 void table::for_each(const std::function<void(const record&)>& f) const {

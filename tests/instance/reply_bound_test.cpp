@@ -57,3 +57,36 @@ TEST_CASE("a remote match or for_each of a partition holding more than "
   CHECK_EQ(*producer.size(), static_cast<size_t>(n));
   net.stop();
 }
+
+TEST_CASE("a remote get of a bag key whose records exceed max_reply_bytes "
+          "fails with too_large, and the other keys are still answered") {
+  options opts;
+  opts.buffers = 1;
+  opts.partitions = 1;
+  opts.type = table_type::bag;
+  auto popts = opts;
+  popts.connect_timeout = std::chrono::seconds(120); // as above
+  testing::loopback_pair net{opts, popts};
+  // 65 records of 1 MiB under key 1, one small record under key 2.
+  const std::string big(size_t{1} << 20, 'x');
+  std::vector<record> xs;
+  for (int64_t i = 0; i < 65; ++i)
+    xs.push_back(record::array({1, i, big}));
+  xs.push_back(record::array({2, 0, "small"}));
+  REQUIRE_EQ(net.node.put_batch(std::move(xs)), caf::none);
+  auto all = net.producer.get(record::array({1}));
+  REQUIRE_FALSE(static_cast<bool>(all));
+  CHECK_EQ(all.error(), errc::too_large);
+  auto what = render(all.error());
+  CAPTURE(what);
+  CHECK_NE(what.find("a get reply of 65 records exceeds max_reply_bytes = "
+                     "67108864 bytes at record 64"),
+           std::string::npos);
+  std::vector<record> out{record(1)};
+  CHECK_EQ(net.producer.get(record::array({1}), out), errc::too_large);
+  CHECK(out.empty());
+  auto small = net.producer.get(record::array({2}));
+  REQUIRE(small);
+  CHECK_EQ(*small, std::vector<record>{record::array({2, 0, "small"})});
+  net.stop();
+}
