@@ -70,10 +70,13 @@ bool table::insert_direct(packed* xs, size_t n) {
 
 void table::prefetch_home(uint32_t hash) const noexcept {
   // Both loads may be stale (a writer grows the array meanwhile): a prefetch
-  // of any address is harmless, it never faults.
-  auto* slots = home_.slots.load(std::memory_order_relaxed);
+  // of any address is harmless, it never faults. The address is computed as
+  // an integer, since with a stale pair it may lie past the array.
+  auto slots = reinterpret_cast<uintptr_t>(
+    home_.slots.load(std::memory_order_relaxed));
   auto mask = home_.mask.load(std::memory_order_relaxed);
-  __builtin_prefetch(slots + (hash & mask));
+  __builtin_prefetch(
+    reinterpret_cast<const void*>(slots + (hash & mask) * sizeof(slot)));
 }
 
 void table::publish_home() noexcept {
