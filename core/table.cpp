@@ -397,12 +397,8 @@ size_t table::clear() {
 }
 
 std::vector<record> table::get(std::string_view key) const {
-  return get(key, key_hash(key));
-}
-
-std::vector<record> table::get(std::string_view key, uint32_t h) const {
   std::vector<record> result;
-  get(key, h, result);
+  get(key, key_hash(key), result);
   return result;
 }
 

@@ -111,9 +111,6 @@ public:
   /// the order they were first stored.
   std::vector<record> get(std::string_view key) const;
 
-  /// Returns the records stored under `key`, whose `key_hash` is `hash`.
-  std::vector<record> get(std::string_view key, uint32_t hash) const;
-
   /// Replaces the contents of `out` with the records stored under `key`,
   /// whose `key_hash` is `hash`, decoding into the records `out` holds
   /// (`packed::unpack_into`): a lookup into the vector of an earlier one of
