@@ -128,14 +128,20 @@ constexpr uint32_t latency_sample_every = 16;
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, packed& x) {
   if constexpr (std::is_base_of<caf::serializer, Inspector>::value) {
-    // The wire format of a std::string, written without copying the block.
-    auto block = x.block();
-    auto size = block.size();
+    // The wire format of a std::string holding the block, written from its
+    // parts without copying the record.
+    auto size = x.block_size();
     if (auto err = f.begin_sequence(size))
       return err;
-    if (size > 0)
-      if (auto err = f.apply_raw(size, const_cast<char*>(block.data())))
+    if (size > 0) {
+      char header[packed::header_size];
+      x.write_header(header);
+      auto bytes = x.bytes();
+      if (auto err = f.apply_raw(packed::header_size, header))
         return err;
+      if (auto err = f.apply_raw(bytes.size(), const_cast<char*>(bytes.data())))
+        return err;
+    }
     return f.end_sequence();
   } else if constexpr (std::is_base_of<caf::deserializer, Inspector>::value) {
     // From a binary deserializer (BASP's), read into the packed record's own
@@ -164,7 +170,7 @@ typename Inspector::result_type inspect(Inspector& f, packed& x) {
   }
   std::string block;
   if constexpr (Inspector::reads_state)
-    block = std::string{x.block()};
+    block = x.block();
   auto load = caf::meta::load_callback([&]() -> caf::error {
     auto y = packed::from_block(block);
     x = y ? std::move(*y) : packed{};

@@ -209,28 +209,64 @@ private:
 } // namespace
 
 packed::packed(const packed& other) {
-  if (!other.empty())
-    *this = allocate(other.block());
+  if (auto p = other.heap(); other.on_heap())
+    *this = make({p, header_size + heap_header(p).size});
+  else
+    std::memcpy(buf_, other.buf_, sizeof(buf_));
 }
 
 packed& packed::operator=(const packed& other) {
   if (this != &other) {
     packed tmp{other};
-    std::swap(data_, tmp.data_);
+    *this = std::move(tmp);
   }
   return *this;
 }
 
-packed::~packed() {
-  std::free(data_);
+void packed::write_header(char* out) const noexcept {
+  header_type h{};
+  if (on_heap()) {
+    h = heap_header(heap());
+  } else {
+    h.size = tag();
+    h.key_offset = static_cast<uint8_t>(buf_[key_offset_pos]);
+    h.key_size = static_cast<uint8_t>(buf_[key_size_pos]);
+  }
+  std::memcpy(out, &h, header_size);
 }
 
-packed packed::allocate(std::string_view block) {
+std::string packed::block() const {
+  std::string result;
+  if (empty())
+    return result;
+  auto b = bytes();
+  result.resize(header_size + b.size());
+  write_header(result.data());
+  std::memcpy(result.data() + header_size, b.data(), b.size());
+  return result;
+}
+
+packed packed::make_inline(std::string_view block) noexcept {
+  header_type h;
+  std::memcpy(&h, block.data(), header_size);
   packed result;
-  result.data_ = static_cast<char*>(std::malloc(block.size()));
-  if (result.data_ == nullptr)
+  std::memcpy(result.buf_, block.data() + header_size, h.size);
+  result.buf_[key_offset_pos] = static_cast<char>(h.key_offset);
+  result.buf_[key_size_pos] = static_cast<char>(h.key_size);
+  result.buf_[tag_pos] = static_cast<char>(h.size);
+  return result;
+}
+
+packed packed::make(std::string_view block) {
+  if (block.size() <= header_size + inline_capacity)
+    return make_inline(block);
+  auto p = static_cast<char*>(std::malloc(block.size()));
+  if (p == nullptr)
     throw std::bad_alloc{};
-  std::memcpy(result.data_, block.data(), block.size());
+  std::memcpy(p, block.data(), block.size());
+  packed result;
+  std::memcpy(result.buf_, &p, sizeof(p));
+  result.buf_[tag_pos] = static_cast<char>(heap_tag);
   return result;
 }
 
@@ -270,7 +306,7 @@ std::pair<packed, uint64_t> packed::pack(const record& x,
   std::memcpy(buf.data(), &h, header_size);
   auto hash = partition_hash(
     std::string_view{buf.data() + part_begin, part_end - part_begin});
-  return {allocate(buf), hash};
+  return {make(buf), hash};
 }
 
 caf::error packed::check_block(std::string_view block) {
@@ -292,18 +328,20 @@ caf::error packed::check_block(std::string_view block) {
 caf::expected<packed> packed::from_block(std::string_view block) {
   if (auto err = check_block(block))
     return err;
-  return allocate(block);
+  return make(block);
 }
 
 caf::expected<packed> packed::reserve(size_t size) {
   if (size < header_size || size - header_size > UINT32_MAX)
     return caf::make_error(caf::sec::invalid_argument,
                            "packed record size out of range");
-  packed result;
-  result.data_ = static_cast<char*>(std::malloc(size));
-  if (result.data_ == nullptr)
+  auto p = static_cast<char*>(std::malloc(size));
+  if (p == nullptr)
     return caf::make_error(caf::sec::invalid_argument,
                            "packed record too large to allocate");
+  packed result;
+  std::memcpy(result.buf_, &p, sizeof(p));
+  result.buf_[tag_pos] = static_cast<char>(heap_tag);
   return result;
 }
 

@@ -30,7 +30,7 @@ table::table(table_type type, record_layout layout, table_limits limits)
     ttl_ticks_(ttl_ticks(limits.ttl)),
     max_records_(limits.max_records),
     slots_(initial_capacity) {
-  static_assert(sizeof(slot) == 16);
+  static_assert(sizeof(slot) == 32);
   publish_home();
   if (limits.any())
     order_ = std::make_unique<write_order>();
@@ -170,7 +170,7 @@ void table::insert_locked(packed&& x, uint32_t now) {
           used = size_.load(std::memory_order_relaxed);
           break;
         }
-        update_bytes(static_cast<int64_t>(x.block().size()));
+        update_bytes(static_cast<int64_t>(x.heap_bytes()));
         s.hash = h;
         s.value = std::move(x);
         note_write(s, now, false);
@@ -182,8 +182,8 @@ void table::insert_locked(packed&& x, uint32_t now) {
       if (type_ == table_type::set) {
         if (!live(s, now))
           expired_.fetch_add(1, std::memory_order_relaxed);
-        update_bytes(static_cast<int64_t>(x.block().size())
-                     - static_cast<int64_t>(s.value.block().size()));
+        update_bytes(static_cast<int64_t>(x.heap_bytes())
+                     - static_cast<int64_t>(s.value.heap_bytes()));
         s.value = std::move(x); // the old block is freed with `x`
         note_write(s, now, true);
         return;
@@ -228,7 +228,7 @@ size_t table::find_version(uint32_t hash, uint32_t stamp,
 
 void table::erase_at(size_t i) noexcept {
   auto mask = slots_.size() - 1;
-  update_bytes(-static_cast<int64_t>(slots_[i].value.block().size()));
+  update_bytes(-static_cast<int64_t>(slots_[i].value.heap_bytes()));
   slots_[i].value = packed{}; // frees the block
   // Move the rest of the probe run back over the gap, in order, unless a
   // record's home lies between the gap and its position.

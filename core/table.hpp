@@ -23,8 +23,9 @@ namespace supercache {
 class record_pattern;
 
 /// The records of one cache partition: an open-addressing hash table of
-/// packed records (16 bytes a slot, plus one block of about 32 bytes for a
-/// small record), keyed by the MessagePack bytes of the key element.
+/// packed records (32 bytes a slot, which holds a record of at most
+/// `packed::inline_capacity` MessagePack bytes whole; a larger one adds a
+/// heap block), keyed by the MessagePack bytes of the key element.
 ///
 /// Thread safety: two kinds of writers - the partition's cache actor (batches
 /// from the buffers, `put_atom`) and, for a local cache, the callers of
@@ -205,7 +206,7 @@ public:
   }
 
 private:
-  /// One slot: 16 bytes. `stamp` is the write stamp of the current version
+  /// One slot: 32 bytes, half a cache line. `stamp` is the write stamp of the current version
   /// (`write_order`); `hash` the low 32 bits of the key's hash.
   struct slot {
     uint32_t hash = 0;
