@@ -60,6 +60,17 @@ inline caf::actor registered(caf::actor_system& sys, caf::atom_value name) {
   return caf::actor_cast<caf::actor>(sys.registry().get(name));
 }
 
+/// Stops the seed facade's default instance when it goes out of scope.
+/// Declared right after a test's actor system, it runs first, so a test that
+/// fails half-way (a failing `REQUIRE` throws) never leaves `~actor_system`
+/// waiting for the actors of a facade it started. Stopping a facade that is
+/// not running does nothing.
+struct facade_stopper {
+  ~facade_stopper() {
+    supercache::stop();
+  }
+};
+
 /// A config that selects the test coordinator.
 struct test_config : caf::actor_system_config {
   test_config() {

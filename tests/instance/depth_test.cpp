@@ -50,6 +50,7 @@ TEST_CASE("lazy_put, put and a buffer's put_atom store a record at the depth "
           "invalid_record without accepting it") {
   testing::threaded_config cfg;
   caf::actor_system sys{cfg};
+  testing::facade_stopper stopper;
   REQUIRE_EQ(start(sys), caf::none);
   CHECK_EQ(lazy_put(nested_record(1, max_record_depth)), caf::none);
   CHECK_EQ(put(nested_record(2, max_record_depth)), caf::none);

@@ -88,6 +88,7 @@ TEST_CASE("partitions killed repeatedly under load are restarted and every "
           "accepted record is stored or counted as lost") {
   testing::threaded_config cfg;
   caf::actor_system sys{cfg};
+  testing::facade_stopper stopper;
   options opts;
   opts.buffers = 2;
   opts.partitions = 2;
@@ -117,6 +118,7 @@ TEST_CASE("a killed buffer is replaced while producers run: they see no "
           "counted as lost") {
   testing::threaded_config cfg;
   caf::actor_system sys{cfg};
+  testing::facade_stopper stopper;
   options opts;
   opts.buffers = 2;
   opts.partitions = 2;
@@ -199,6 +201,7 @@ TEST_CASE("partitions and buffers killed alternately under load are "
           "accepted exactly") {
   testing::threaded_config cfg;
   caf::actor_system sys{cfg};
+  testing::facade_stopper stopper;
   options opts;
   opts.buffers = 2;
   opts.partitions = 2;

@@ -66,6 +66,7 @@ TEST_CASE("get into a vector gives exactly get's records whatever the vector "
   for (auto type : {table_type::set, table_type::bag}) {
     testing::threaded_config cfg;
     caf::actor_system sys{cfg};
+    testing::facade_stopper stopper;
     instance inst{sys};
     REQUIRE_EQ(inst.start(layout_options(type)), caf::none);
     check_get_into(inst, type);
@@ -80,6 +81,7 @@ TEST_CASE("get into a vector of the same shape reuses the vector, the "
           "record's elements and its strings") {
   testing::threaded_config cfg;
   caf::actor_system sys{cfg};
+  testing::facade_stopper stopper;
   instance inst{sys};
   REQUIRE_EQ(inst.start(layout_options(table_type::set)), caf::none);
   for (int64_t k = 0; k < 100; ++k)
@@ -113,6 +115,7 @@ TEST_CASE("get into a vector works against a connected cache node, set and "
 TEST_CASE("the facade's get into a vector reaches the default instance") {
   testing::threaded_config cfg;
   caf::actor_system sys{cfg};
+  testing::facade_stopper stopper;
   std::vector<record> out{record(1)};
   CHECK_EQ(get(testing::make_record(1), out), make_error(errc::not_started));
   CHECK(out.empty());

@@ -140,6 +140,7 @@ TEST_CASE("block keeps pending records at the bound while producers outpace "
           "the cache, and loses none") {
   testing::threaded_config cfg;
   caf::actor_system sys{cfg};
+  testing::facade_stopper stopper;
   auto opts = bounded(overflow_policy::block, 200);
   opts.buffers = 2;
   opts.block_timeout = std::chrono::seconds(30);

@@ -124,6 +124,7 @@ TEST_CASE("erase, match, for_each and clear give exact results on a set "
           "table with key-pos 2 and partition-pos 1") {
   testing::threaded_config cfg;
   caf::actor_system sys{cfg};
+  testing::facade_stopper stopper;
   instance inst{sys};
   REQUIRE_EQ(inst.start(layout_options(table_type::set)), caf::none);
   check_calls(inst, table_type::set);
@@ -136,6 +137,7 @@ TEST_CASE("erase, match, for_each and clear give exact results on a bag "
           "table with key-pos 2 and partition-pos 1") {
   testing::threaded_config cfg;
   caf::actor_system sys{cfg};
+  testing::facade_stopper stopper;
   instance inst{sys};
   REQUIRE_EQ(inst.start(layout_options(table_type::bag)), caf::none);
   check_calls(inst, table_type::bag);
@@ -235,6 +237,7 @@ TEST_CASE("lazy erases keep each producer thread's order on a threaded "
           "system") {
   testing::threaded_config cfg{2};
   caf::actor_system sys{cfg};
+  testing::facade_stopper stopper;
   instance inst{sys};
   options opts;
   opts.buffers = 4;
@@ -290,6 +293,7 @@ TEST_CASE("get, match and for_each see only whole records while producers "
           "put and erase") {
   testing::threaded_config cfg{2};
   caf::actor_system sys{cfg};
+  testing::facade_stopper stopper;
   instance inst{sys};
   options opts;
   opts.buffers = 2;
@@ -351,6 +355,7 @@ TEST_CASE("the facade's erase, lazy_erase, clear, match and for_each reach "
           "the default instance") {
   testing::threaded_config cfg;
   caf::actor_system sys{cfg};
+  testing::facade_stopper stopper;
   REQUIRE_EQ(start(sys, options{}), caf::none);
   REQUIRE_EQ(put(make_record(1)), caf::none);
   REQUIRE_EQ(put(make_record(2)), caf::none);

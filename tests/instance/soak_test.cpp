@@ -41,6 +41,7 @@ struct soak_result {
 soak_result soak(overflow_policy policy, int seconds) {
   testing::threaded_config cfg;
   caf::actor_system sys{cfg};
+  testing::facade_stopper stopper;
   options opts;
   opts.buffers = 1;
   opts.partitions = 1;
