@@ -8,6 +8,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/sec.hpp>
 #include <cstdio>
+#include <limits>
 #include <caf/unit.hpp>
 #include <caf/upstream_msg.hpp>
 
@@ -71,6 +72,30 @@ caf::response_promise barrier(buffer_actor_ptr self, bool stop) {
   return pending.reply;
 }
 
+/// Keeps CAF from ever giving a later path the slot of path `slot`.
+///
+/// CAF 0.17 picks a new path's slot as one above the highest slot its actor
+/// has registered, and routes upstream messages (`ack_open`, `ack_batch`,
+/// `forced_drop`) by slot alone, not by sender. A dead partition's late
+/// messages (its `forced_drop` when it terminates, an `ack_open` it sent
+/// just before) would then land on the path of its replacement if that path
+/// reused the slot: the path is removed or left waiting forever, and the
+/// records queued for that partition never ship (a flush times out).
+/// Registering the stage under `slot + 1`, a slot no peer knows, keeps every
+/// later slot above every earlier one. Past 65534 slots (32,767 partition
+/// restarts in one buffer's life) reuse is possible again.
+void reserve_slot_above(buffer_actor_ptr self, caf::stream_slot slot) {
+  auto& st = self->state;
+  auto& managers = self->stream_managers();
+  if (st.reserved_slot != caf::invalid_stream_slot)
+    managers.erase(st.reserved_slot);
+  st.reserved_slot = caf::invalid_stream_slot;
+  if (slot >= std::numeric_limits<caf::stream_slot>::max() - 1)
+    return;
+  st.reserved_slot = static_cast<caf::stream_slot>(slot + 1);
+  managers.emplace(st.reserved_slot, st.stage);
+}
+
 /// Opens the stream path to partition `i` and watches the partition.
 void open_path(buffer_actor_ptr self, size_t i) {
   auto& st = self->state;
@@ -84,6 +109,7 @@ void open_path(buffer_actor_ptr self, size_t i) {
   }
   auto slot = st.stage->add_outbound_path(st.partitions[i],
                                           std::make_tuple(st.settings.index));
+  reserve_slot_above(self, slot);
   out.assign(slot, i, shipped);
   self->monitor(st.partitions[i]);
 }

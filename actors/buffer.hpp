@@ -47,7 +47,10 @@
 /// counted as `lost` as soon as the buffer learns of the death (each stream
 /// has a ledger of shipped and processed records, `counter_board`); pending
 /// flushes send their barrier again to the replacement and complete once it
-/// acknowledges.
+/// acknowledges. A path never reuses the stream slot of an earlier one, so
+/// the stream messages a dead partition sent before it died (a late
+/// handshake answer, its `forced_drop`) cannot end or stall its
+/// replacement's path.
 ///
 /// **Death.** A buffer that dies (an exception, a kill) is replaced by the
 /// supervisor under its name and index (`instance/buffers.cpp`,
@@ -191,6 +194,11 @@ struct buffer_state {
 
   /// The ledger of the stream to each partition (null without a board).
   std::vector<std::shared_ptr<stream_ledger>> ledgers;
+
+  /// A slot no path uses, one above the newest path's, registered for the
+  /// stage so that CAF never gives a path the slot of an earlier one (see
+  /// `open_path` in buffer.cpp); `invalid_stream_slot` before the first.
+  caf::stream_slot reserved_slot = caf::invalid_stream_slot;
 
   /// Set once a remote partition went away: every later request fails with
   /// it (`errc::unreachable`).
