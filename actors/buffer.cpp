@@ -84,16 +84,21 @@ caf::response_promise barrier(buffer_actor_ptr self, bool stop) {
 /// Registering the stage under `slot + 1`, a slot no peer knows, keeps every
 /// later slot above every earlier one. Past 65534 slots (32,767 partition
 /// restarts in one buffer's life) reuse is possible again.
+///
+/// The new reservation goes in through `add_stream_manager` before the old
+/// one leaves: CAF starts its stream ticks (which force underfull batches
+/// out after `stream.max-batch-delay`) when the first manager is added to an
+/// empty map, and stops them when the map becomes empty.
 void reserve_slot_above(buffer_actor_ptr self, caf::stream_slot slot) {
   auto& st = self->state;
-  auto& managers = self->stream_managers();
-  if (st.reserved_slot != caf::invalid_stream_slot)
-    managers.erase(st.reserved_slot);
+  auto old = st.reserved_slot;
   st.reserved_slot = caf::invalid_stream_slot;
-  if (slot >= std::numeric_limits<caf::stream_slot>::max() - 1)
-    return;
-  st.reserved_slot = static_cast<caf::stream_slot>(slot + 1);
-  managers.emplace(st.reserved_slot, st.stage);
+  if (slot < std::numeric_limits<caf::stream_slot>::max() - 1) {
+    st.reserved_slot = static_cast<caf::stream_slot>(slot + 1);
+    self->add_stream_manager(st.reserved_slot, st.stage);
+  }
+  if (old != caf::invalid_stream_slot)
+    self->erase_stream_manager(old);
 }
 
 /// Opens the stream path to partition `i` and watches the partition.
