@@ -264,10 +264,7 @@ packed packed::make(std::string_view block) {
   if (p == nullptr)
     throw std::bad_alloc{};
   std::memcpy(p, block.data(), block.size());
-  packed result;
-  std::memcpy(result.buf_, &p, sizeof(p));
-  result.buf_[tag_pos] = static_cast<char>(heap_tag);
-  return result;
+  return adopt(p);
 }
 
 std::pair<packed, uint64_t> packed::pack(const record& x,
@@ -339,10 +336,7 @@ caf::expected<packed> packed::reserve(size_t size) {
   if (p == nullptr)
     return caf::make_error(caf::sec::invalid_argument,
                            "packed record too large to allocate");
-  packed result;
-  std::memcpy(result.buf_, &p, sizeof(p));
-  result.buf_[tag_pos] = static_cast<char>(heap_tag);
-  return result;
+  return adopt(p);
 }
 
 record packed::unpack() const {

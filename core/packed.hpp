@@ -41,6 +41,8 @@ public:
   }
 
   packed& operator=(packed&& other) noexcept {
+    if (this == &other)
+      return *this;
     char tmp[sizeof(buf_)];
     std::memcpy(tmp, buf_, sizeof(buf_));
     std::memcpy(buf_, other.buf_, sizeof(buf_));
@@ -199,6 +201,14 @@ private:
 
   /// Holds a checked block: inline if it fits, else in a copy on the heap.
   static packed make(std::string_view block);
+
+  /// Takes ownership of the heap block at `p`.
+  static packed adopt(char* p) noexcept {
+    packed result;
+    std::memcpy(result.buf_, &p, sizeof(p));
+    result.buf_[tag_pos] = static_cast<char>(heap_tag);
+    return result;
+  }
 
   /// Allocates an uninitialized heap block of `size` bytes.
   static caf::expected<packed> reserve(size_t size);

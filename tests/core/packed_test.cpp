@@ -65,6 +65,9 @@ TEST_CASE("a packed record of at most inline_capacity bytes is held inline, "
     packed moved{std::move(copy)};
     CHECK(copy.empty());
     CHECK_EQ(moved, p);
+    auto& alias = moved;
+    moved = std::move(alias); // a self-move keeps the record
+    CHECK_EQ(moved, p);
     packed assigned;
     assigned = moved;
     CHECK_EQ(assigned, p);
