@@ -320,6 +320,10 @@ uint64_t partition_hash(std::string_view element_bytes) noexcept {
   return mix(std::hash<std::string_view>{}(element_bytes));
 }
 
+uint64_t partition_hash_from(size_t bytes_hash) noexcept {
+  return mix(bytes_hash);
+}
+
 uint32_t partition_of(const record& x, const record_layout& layout,
                       size_t partitions) {
   if (partitions <= 1)

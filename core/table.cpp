@@ -404,6 +404,7 @@ std::vector<record> table::get(std::string_view key) const {
 
 void table::get(std::string_view key, uint32_t h,
                 std::vector<record>& out) const {
+  prefetch_home(h);
   size_t found = 0;
   {
     std::shared_lock<rw_lock> guard{mtx_};
@@ -413,13 +414,19 @@ void table::get(std::string_view key, uint32_t h,
       auto& s = slots_[i];
       if (s.value.empty())
         break;
-      if (s.hash != h || s.value.key() != key || !live(s, now))
+      if (s.hash != h || s.value.key() != key)
         continue;
-      if (found < out.size())
-        s.value.unpack_into(out[found]);
-      else
-        out.emplace_back(s.value.unpack());
-      ++found;
+      if (live(s, now)) {
+        if (found < out.size())
+          s.value.unpack_into(out[found]);
+        else
+          out.emplace_back(s.value.unpack());
+        ++found;
+      }
+      // A set holds one slot per key (live or expired): the probe run
+      // behind it, often on the next cache line, has nothing more.
+      if (type_ == table_type::set)
+        break;
     }
   }
   out.resize(found);

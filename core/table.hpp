@@ -119,7 +119,9 @@ public:
   void get(std::string_view key, uint32_t hash,
            std::vector<record>& out) const;
 
-  /// Returns the hash under which the table files `key`.
+  /// Returns the hash under which the table files `key`: the low 32 bits of
+  /// `std::hash<std::string_view>`, which a caller that hashed `key` already
+  /// may take instead.
   static uint32_t key_hash(std::string_view key) noexcept {
     return static_cast<uint32_t>(std::hash<std::string_view>{}(key));
   }

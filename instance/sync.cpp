@@ -251,12 +251,16 @@ caf::error instance::get(const record& pattern, std::vector<record>& out) {
       thread_local std::string key;
       key.clear();
       append_msgpack(pattern[layout.key_pos], key);
+      // One hash of the key bytes gives the slot hash (`table::key_hash`)
+      // and, when the key is the partition element, the partition.
+      auto h = std::hash<std::string_view>{}(key);
       uint32_t p = 0;
       if (layout.partition_pos == layout.key_pos)
-        p = partition_index(partition_hash(key), cache->partitions.size());
+        p = partition_index(partition_hash_from(h),
+                            cache->partitions.size());
       else
         p = partition_of(pattern, layout, cache->partitions.size());
-      cache->tables[p]->get(key, table::key_hash(key), out);
+      cache->tables[p]->get(key, static_cast<uint32_t>(h), out);
       return caf::none;
     }
   }

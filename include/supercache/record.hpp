@@ -60,6 +60,10 @@ std::string key_of(const record& x, const record_layout& layout);
 /// partition element.
 uint64_t partition_hash(std::string_view element_bytes) noexcept;
 
+/// Returns `partition_hash` of bytes whose `std::hash<std::string_view>` is
+/// `bytes_hash` (a lookup hashes its key bytes once for partition and slot).
+uint64_t partition_hash_from(size_t bytes_hash) noexcept;
+
 /// Maps a partition hash to a partition (0-based, below `partitions`):
 /// `hash % partitions` (a mask for a power of two, which gives the same
 /// partition without a division).
