@@ -49,21 +49,29 @@ void table::insert(record x) {
 
 void table::insert(packed x) {
   std::unique_lock<rw_lock> guard{mtx_};
-  insert_locked(std::move(x), order_ ? now_stamp() : 0);
+  auto h = key_hash(x.key());
+  insert_locked(std::move(x), h, order_ ? now_stamp() : 0);
 }
 
 bool table::insert_direct(packed* xs, size_t n) {
-  // The home slots of the first records load while the lock is taken.
-  for (size_t i = 0; i < std::min(n, size_t{8}); ++i)
-    prefetch_home(key_hash(xs[i].key()));
+  // The home slots of the first records load while the lock is taken; each
+  // key is hashed once, `ahead` records before it is inserted.
+  constexpr size_t ahead = 8;
+  uint32_t hashes[ahead] = {};
+  auto prefetch = [&](size_t i) {
+    if (i < n)
+      prefetch_home(hashes[i % ahead] = key_hash(xs[i].key()));
+  };
+  for (size_t i = 0; i < ahead; ++i)
+    prefetch(i);
   std::unique_lock<rw_lock> guard{mtx_};
   if (closed_)
     return false;
   auto now = order_ ? now_stamp() : 0;
   for (size_t i = 0; i < n; ++i) {
-    if (i + 8 < n)
-      prefetch_home(key_hash(xs[i + 8].key()));
-    insert_locked(std::move(xs[i]), now);
+    auto h = hashes[i % ahead];
+    prefetch(i + ahead);
+    insert_locked(std::move(xs[i]), h, now);
   }
   return true;
 }
@@ -98,16 +106,19 @@ size_t table::insert(std::vector<entry>& xs) {
     auto now = order_ ? now_stamp() : 0;
     // Touch the home slot of the next records early: a large table misses
     // the cache on almost every insert, and the misses overlap this way.
+    // Each key is hashed once, `ahead` records before it is applied.
     constexpr size_t ahead = 8;
+    uint32_t hashes[ahead] = {};
     auto prefetch = [&](size_t i) {
       if (i < xs.size() && !xs[i].value.empty()) {
-        auto h = key_hash(xs[i].value.key());
+        auto h = hashes[i % ahead] = key_hash(xs[i].value.key());
         __builtin_prefetch(&slots_[h & (slots_.size() - 1)]);
       }
     };
     for (size_t i = 0; i < ahead; ++i)
       prefetch(i);
     for (size_t i = 0; i < xs.size(); ++i) {
+      auto h = hashes[i % ahead]; // read before `prefetch` reuses the cell
       prefetch(i + ahead);
       auto& x = xs[i];
       // A record its receiver could not decode (see `entry`) is refused:
@@ -122,7 +133,7 @@ size_t table::insert(std::vector<entry>& xs) {
       try {
         if (fault_)
           fault_(x.value);
-        insert_locked(std::move(x.value), now);
+        insert_locked(std::move(x.value), h, now);
         ++applied;
       } catch (const std::exception& ex) {
         if (failed_.load(std::memory_order_relaxed) + failed++ == 0)
@@ -154,12 +165,11 @@ void table::update_bytes(int64_t delta) noexcept {
   bytes_.fetch_add(static_cast<size_t>(delta), std::memory_order_relaxed);
 }
 
-void table::insert_locked(packed&& x, uint32_t now) {
+void table::insert_locked(packed&& x, uint32_t h, uint32_t now) {
   auto used = size_.load(std::memory_order_relaxed);
   if ((used + 1) * 4 > slots_.size() * 3)
     grow();
   auto key = x.key();
-  auto h = key_hash(key);
   for (;;) {
     auto mask = slots_.size() - 1;
     for (auto i = h & mask;; i = (i + 1) & mask) {

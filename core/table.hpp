@@ -238,7 +238,9 @@ private:
   /// Returns the current stamp (milliseconds since this table's epoch).
   uint32_t now_stamp() const noexcept;
 
-  void insert_locked(packed&& x, uint32_t now);
+  /// Stores `x`, whose `key_hash` is `h`, at stamp `now` (the caller holds
+  /// the exclusive lock).
+  void insert_locked(packed&& x, uint32_t h, uint32_t now);
 
   /// Records the write of slot `s` at `now` in the write order (`rewrite`:
   /// the slot held a version of this record before).
