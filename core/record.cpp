@@ -317,7 +317,7 @@ std::string key_of(const record& x, const record_layout& layout) {
 }
 
 uint64_t partition_hash(std::string_view element_bytes) noexcept {
-  return mix(std::hash<std::string_view>{}(element_bytes));
+  return partition_hash_from(std::hash<std::string_view>{}(element_bytes));
 }
 
 uint64_t partition_hash_from(size_t bytes_hash) noexcept {
