@@ -1,5 +1,6 @@
 #include "actors/remote_guard.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
@@ -9,6 +10,7 @@
 #include <caf/sec.hpp>
 #include <caf/type_erased_tuple.hpp>
 
+#include "core/canonical.hpp"
 #include "core/names.hpp"
 
 namespace supercache {
@@ -69,19 +71,36 @@ size_t check_batch(std::vector<entry>& batch, uint32_t partition) noexcept {
   return blanked;
 }
 
+namespace {
+
+/// Returns whether `x` is a valid record of `partition` whose key is the
+/// one it claims: read off its bytes when they are canonical (all that
+/// this library packs), else decoded.
+bool owned(const packed& x, uint32_t partition, size_t partitions,
+           const record_layout& layout) {
+  if (auto c = scan_canonical(x.bytes(), layout))
+    return c->elements > std::max(layout.key_pos, layout.partition_pos)
+           && c->key == x.key()
+           && partition_index(partition_hash(c->partition), partitions)
+                == partition;
+  auto rec = x.unpack();
+  return !rec.is_discarded() && !validate(rec, layout)
+         && key_of(rec, layout) == x.key()
+         && partition_of(rec, layout, partitions) == partition;
+}
+
+} // namespace
+
 size_t check_owner(std::vector<entry>& batch, uint32_t partition,
                    size_t partitions, const record_layout& layout) {
   size_t blanked = 0;
   for (auto& x : batch) {
     if (is_barrier(x) || x.value.empty())
       continue;
-    auto rec = x.value.unpack();
-    if (rec.is_discarded() || validate(rec, layout)
-        || key_of(rec, layout) != x.value.key()
-        || partition_of(rec, layout, partitions) != partition) {
-      x.value = packed{};
-      ++blanked;
-    }
+    if (owned(x.value, partition, partitions, layout))
+      continue;
+    x.value = packed{};
+    ++blanked;
   }
   return blanked;
 }

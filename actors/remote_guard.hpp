@@ -101,7 +101,8 @@ size_t check_batch(std::vector<entry>& batch, uint32_t partition) noexcept;
 /// how many it blanked: its partition element must pick `partition` (see
 /// `partition_of`) and the key slice of its header must be its key element,
 /// both in the encoding a producer writes (`append_msgpack`). Otherwise
-/// `get` would never find it. Decodes each record: for remote streams only.
+/// `get` would never find it. Reads this off the bytes of a canonical
+/// record (`scan_canonical`), decodes any other: for remote streams only.
 size_t check_owner(std::vector<entry>& batch, uint32_t partition,
                    size_t partitions, const record_layout& layout);
 

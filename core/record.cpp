@@ -11,6 +11,8 @@
 
 #include <supercache/errc.hpp>
 
+#include "core/canonical.hpp"
+
 namespace supercache {
 
 namespace {
@@ -283,6 +285,10 @@ void append_msgpack(const record& x, std::string& out) {
 }
 
 caf::error check_msgpack_array(std::string_view bytes, size_t max_depth) {
+  // What this library writes passes in one allocation-free pass; the rest
+  // is decided by nlohmann's reader.
+  if (scan_canonical(bytes, record_layout{}, max_depth))
+    return caf::none;
   auto first = bytes.empty() ? 0 : static_cast<uint8_t>(bytes.front());
   auto is_array = (first >= 0x90 && first <= 0x9f) || first == 0xdc
                   || first == 0xdd;

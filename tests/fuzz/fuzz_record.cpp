@@ -30,6 +30,7 @@
 
 #include "tests/fuzz/fuzz_check.hpp"
 #include "actors/messages.hpp"
+#include "core/canonical.hpp"
 #include "core/packed.hpp"
 #include <supercache/record.hpp>
 
@@ -147,6 +148,41 @@ void check_json(std::string_view text) {
 
 // -- 2. MessagePack bytes --------------------------------------------------------
 
+/// Returns whether `x` holds an object or a binary anywhere (which
+/// `scan_canonical` leaves to the full check).
+bool has_map_or_binary(const record& x) {
+  if (x.is_object() || x.is_binary())
+    return true;
+  if (x.is_array())
+    for (auto& y : x)
+      if (has_map_or_binary(y))
+        return true;
+  return false;
+}
+
+/// `scan_canonical` accepts exactly the bytes that are our own encoding of
+/// what they decode to (`once`), maps and binaries aside, and its spans are
+/// the encodings of the key and partition elements, for two layouts.
+void check_canonical(std::string_view bytes, const record& x,
+                     const std::string& once) {
+  for (auto layout : {record_layout{0, 0}, record_layout{2, 1}}) {
+    auto c = scan_canonical(bytes, layout);
+    if (!c) {
+      FUZZ_CHECK(once != bytes || !x.is_array() || has_map_or_binary(x));
+      continue;
+    }
+    FUZZ_CHECK(once == bytes && x.is_array() && !has_map_or_binary(x));
+    FUZZ_CHECK(c->elements == x.size());
+    if (layout.key_pos < x.size())
+      FUZZ_CHECK(c->key == key_of(x, layout));
+    if (layout.partition_pos < x.size()) {
+      std::string part;
+      append_msgpack(x[layout.partition_pos], part);
+      FUZZ_CHECK(c->partition == part);
+    }
+  }
+}
+
 void check_msgpack(std::string_view bytes) {
   // The validation without decoding accepts exactly the arrays that decode.
   auto decoded = from_msgpack(bytes);
@@ -162,6 +198,7 @@ void check_msgpack(std::string_view bytes) {
     std::string twice;
     append_msgpack(*y, twice);
     FUZZ_CHECK(once == twice);
+    check_canonical(bytes, *x, once);
     record_layout layout;
     if (!validate(*x, layout)) {
       auto value = packed::pack(*x, layout).first;
