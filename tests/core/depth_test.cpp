@@ -105,25 +105,30 @@ TEST_CASE("a forged batch whose middle block is nested 100,000 levels "
   batch.push_back({0, 0, packed::pack(record::array({2, "b"}), layout).first});
   batch.push_back({0, 0, packed::pack(record::array({3, "c"}), layout).first});
   batch.push_back({0, 42, packed{}});
-  std::vector<char> buf;
-  caf::binary_serializer sink{nullptr, buf};
-  REQUIRE_FALSE(sink(batch));
-  // Swap the middle record's block for the forged one: same wire layout (a
-  // length, then the block), so the bytes before and after stay valid.
+  // Swap the middle record's block for the forged one in the batch's wire
+  // form (`write_batch`: each block follows its u64 little-endian size), so
+  // the bytes before and after stay valid.
+  std::string block;
+  write_batch(batch, block);
   auto good = std::string{batch[1].value.block()};
   auto forged = forged_block(deep_bytes(), 2);
-  std::string wire{buf.begin(), buf.end()};
-  auto at = wire.find(good);
+  auto at = block.find(good);
   REQUIRE_NE(at, std::string::npos);
-  // The length prefix of a std::string is a varbyte (one byte for < 128).
-  REQUIRE_EQ(static_cast<size_t>(wire[at - 1]), good.size());
-  std::string prefix; // CAF 0.17's varbyte length
-  auto n = forged.size();
-  for (; n > 0x7f; n >>= 7)
-    prefix.push_back(static_cast<char>((n & 0x7f) | 0x80));
-  prefix.push_back(static_cast<char>(n));
-  wire = wire.substr(0, at - 1) + prefix + forged
-         + wire.substr(at + good.size());
+  std::string size(8, '\0');
+  for (size_t i = 0; i < 8; ++i)
+    size[i] = static_cast<char>((forged.size() >> (8 * i)) & 0xff);
+  REQUIRE_EQ(static_cast<size_t>(block[at - 8]), good.size());
+  block = block.substr(0, at - 8) + size + forged
+          + block.substr(at + good.size());
+  // CAF's framing of the batch: its entry count, then the block's size.
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  auto n = batch.size();
+  auto bytes = block.size();
+  REQUIRE_FALSE(sink.begin_sequence(n));
+  REQUIRE_FALSE(sink.begin_sequence(bytes));
+  REQUIRE_FALSE(sink.apply_raw(bytes, block.data()));
+  std::string wire{buf.begin(), buf.end()};
   std::vector<entry> got;
   caf::binary_deserializer source{nullptr, wire.data(), wire.size()};
   REQUIRE_EQ(source(got), caf::none);
