@@ -11,8 +11,8 @@
 ///   are refused and counted in `refused_records`; so are records of a
 ///   stream from another node whose own partition element picks another of
 ///   the `partitions` partitions, or whose header's key slice is not their
-///   key element (`check_owner`: decoded once more; local buffers' records
-///   are not). The rest of their batch is stored.
+///   key element (`check_owner`: read off the bytes of a canonical record,
+///   decoded otherwise; local buffers' records are not checked). The rest of their batch is stored.
 ///   Opens one stream sink per buffer; every batch is applied in arrival
 ///   order under one write lock. For a buffer of this node, the records
 ///   processed are counted in the ledger of that stream (`counter_board`:
