@@ -197,6 +197,11 @@ typename Inspector::result_type inspect(Inspector& f, entry& x) {
 /// u8, block size u64; `entry_wire_size` bytes) and its packed block.
 void write_batch(const std::vector<entry>& xs, std::string& out);
 
+/// The version of `write_batch`'s form. A cache node reports it to a
+/// connecting producer (`wire` in its settings), which refuses a node with
+/// another (form 1, field by field, was used before 2026-12-01).
+constexpr size_t batch_wire_form = 2;
+
 /// Fixed bytes of one entry in `write_batch`'s form.
 constexpr size_t entry_wire_size = 29;
 

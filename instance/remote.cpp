@@ -55,7 +55,8 @@ caf::expected<size_t> remote_size(instance_state& st,
 record settings_of(const options& opts) {
   return {{"key-pos", opts.key_pos},
           {"partition-pos", opts.partition_pos},
-          {"table-type", to_string(opts.type)}};
+          {"table-type", to_string(opts.type)},
+          {"wire", batch_wire_form}};
 }
 
 namespace {
@@ -216,6 +217,13 @@ caf::error check_peer(const options& opts, const std::string& peer,
       return std::nullopt;
     return i->get<size_t>();
   };
+  if (auto wire = pos("wire"); wire != batch_wire_form)
+    return bad("sends stream batches in form "
+               + (wire ? std::to_string(*wire)
+                       : std::string{"1 (it reports none: a version from "
+                                     "before 2026-12-01)"})
+               + ", this node in form " + std::to_string(batch_wire_form)
+               + ": run the same supercache version on both");
   auto key_pos = pos("key-pos");
   auto partition_pos = pos("partition-pos");
   if (!key_pos || !partition_pos)
