@@ -48,7 +48,23 @@ void push(buffer_actor_ptr self, entry&& x) {
       cfg.counters->dropped.fetch_add(n, std::memory_order_relaxed);
     }
   }
-  out.push_to(x.partition, std::move(x));
+  auto& lanes = st.lanes_of[x.partition];
+  if (lanes.size() == 1) {
+    out.push_to(lanes[0], std::move(x));
+  } else {
+    // One copy per live lane, in the same order on each.
+    size_t last = lanes.size();
+    for (size_t j = 0; j < lanes.size(); ++j)
+      if (!out.retired(lanes[j]))
+        last = j;
+    for (size_t j = 0; j < lanes.size(); ++j)
+      if (!out.retired(lanes[j])) {
+        if (j == last)
+          out.push_to(lanes[j], std::move(x));
+        else
+          out.push_to(lanes[j], entry{x});
+      }
+  }
   if (self->mailbox().empty())
     out.force_emit_batches();
   else
@@ -65,8 +81,14 @@ caf::response_promise barrier(buffer_actor_ptr self, bool stop) {
   st.stage->out().push_to_all(marker);
   st.stage->out().force_emit_batches();
   auto& pending = st.flushes[id];
-  pending.acks_left = st.partitions.size();
+  auto& out = st.stage->out();
   pending.acked.assign(st.partitions.size(), false);
+  for (size_t i = 0; i < st.partitions.size(); ++i) {
+    if (out.retired(i))
+      pending.acked[i] = true;
+    else
+      ++pending.acks_left;
+  }
   pending.reply = self->make_response_promise();
   pending.stop = stop;
   return pending.reply;
@@ -119,25 +141,31 @@ void open_path(buffer_actor_ptr self, size_t i) {
   self->monitor(st.partitions[i]);
 }
 
+/// Removes the path at `slot` (if valid) to a partition that died.
+void drop_path(buffer_actor_ptr self, caf::stream_slot slot) {
+  if (slot == caf::invalid_stream_slot)
+    return;
+  auto& st = self->state;
+  auto& out = st.stage->out();
+  // A handshake the dead partition never answered would keep the stage
+  // (and the buffer after `quit`) waiting forever: answer it ourselves,
+  // granting no credit, before removing the path.
+  if (auto path = out.path(slot); path != nullptr && path->pending()) {
+    caf::upstream_msg::ack_open ack{
+      caf::actor_cast<caf::actor_addr>(path->hdl), path->hdl, 0, 1};
+    st.stage->handle(caf::stream_slots{1, slot}, ack);
+    self->pending_stream_managers().erase(slot);
+  }
+  out.remove_path(slot, caf::sec::runtime_error, true);
+}
+
 /// Forgets partition `i` after it died: its queue stays for the replacement,
 /// every unacknowledged barrier is queued again for it, and what was shipped
 /// to it and not processed is counted as lost.
 void close_path(buffer_actor_ptr self, size_t i) {
   auto& st = self->state;
   auto& out = st.stage->out();
-  auto slot = out.slot_of(i);
-  if (slot != caf::invalid_stream_slot) {
-    // A handshake the dead partition never answered would keep the stage
-    // (and the buffer after `quit`) waiting forever: answer it ourselves,
-    // granting no credit, before removing the path.
-    if (auto path = out.path(slot); path != nullptr && path->pending()) {
-      caf::upstream_msg::ack_open ack{
-        caf::actor_cast<caf::actor_addr>(path->hdl), path->hdl, 0, 1};
-      st.stage->handle(caf::stream_slots{1, slot}, ack);
-      self->pending_stream_managers().erase(slot);
-    }
-    out.remove_path(slot, caf::sec::runtime_error, true);
-  }
+  drop_path(self, out.slot_of(i));
   // Nothing more ships to it; it processes nothing more.
   out.assign(caf::invalid_stream_slot, i);
   if (st.ledgers[i]) {
@@ -153,18 +181,104 @@ void close_path(buffer_actor_ptr self, size_t i) {
     }
 }
 
+/// Answers the flush `i` once every lane acknowledged its barrier; returns
+/// whether the buffer quit (the flush was a stop).
+bool complete(buffer_actor_ptr self,
+              std::unordered_map<uint64_t, buffer_state::pending_flush>::
+                iterator i) {
+  auto& state = self->state;
+  if (i->second.acks_left > 0)
+    return false;
+  auto stop = i->second.stop;
+  i->second.reply.deliver(caf::ok_atom::value);
+  state.flushes.erase(i);
+  if (!stop)
+    return false;
+  // Every record is stored: drop the paths without waiting for the
+  // acknowledgments of batches that are already applied (a sink acks
+  // only on its credit rounds, which need not come any more); the
+  // sinks close when this actor terminates (partitioned_output::abort).
+  state.stage->out().abort(caf::exit_reason::user_shutdown);
+  // Nothing is left to deliver: drop the stage, so that no stream
+  // bookkeeping of a partition that died mid-handshake keeps the
+  // buffer alive after `quit`.
+  self->stream_managers().clear();
+  self->pending_stream_managers().clear();
+  state.quitting = true;
+  self->quit();
+  return true;
+}
+
+/// Returns the partition lane `i` carries.
+size_t partition_of_lane(const buffer_state& st, size_t i) {
+  auto& xs = st.settings.lane_partition;
+  return i < xs.size() ? xs[i] : i;
+}
+
+/// Returns the node of lane `i` for messages.
+std::string node_of(buffer_actor_ptr self, size_t i) {
+  auto& names = self->state.settings.lane_node;
+  return i < names.size() ? "the cache node at " + names[i]
+                          : std::string{"the remote node"};
+}
+
+/// Stops streaming to lane `i`, a copy of a partition whose node went away
+/// while another copy lives: its queue goes (the other copies hold the same
+/// records) and no flush waits for it any more.
+void retire_lane(buffer_actor_ptr self, size_t i, const caf::node_id& node,
+                 const caf::error& reason) {
+  auto& st = self->state;
+  auto& out = st.stage->out();
+  drop_path(self, out.slot_of(i));
+  out.retire(i);
+  st.partitions[i] = nullptr;
+  st.settings.counters->replicas_lost.fetch_add(1, std::memory_order_relaxed);
+  if (std::find(st.lost_nodes.begin(), st.lost_nodes.end(), node)
+      == st.lost_nodes.end()) {
+    st.lost_nodes.push_back(node);
+    std::fprintf(stderr,
+                 "supercache: buffer %u: %s went away (%s); its partitions "
+                 "go on with their other replicas\n",
+                 static_cast<unsigned>(st.settings.index + 1),
+                 node_of(self, i).c_str(), render(reason).c_str());
+  }
+  std::vector<uint64_t> ids;
+  for (auto& kvp : st.flushes)
+    if (!kvp.second.acked[i]) {
+      kvp.second.acked[i] = true;
+      --kvp.second.acks_left;
+      ids.push_back(kvp.first);
+    }
+  for (auto id : ids)
+    if (auto j = st.flushes.find(id); j != st.flushes.end())
+      if (complete(self, j))
+        return;
+  out.force_emit_batches();
+}
+
 /// Gives up after remote partition `i` went away with `reason`: fails every
 /// pending flush and counts what the buffer holds as lost.
 void give_up(buffer_actor_ptr self, size_t i, const caf::error& reason) {
   auto& st = self->state;
   if (st.failure)
     return;
+  auto p = partition_of_lane(st, i);
+  std::string where = "on the remote node";
+  if (!st.settings.lane_node.empty()) {
+    where = "on";
+    for (auto lane : st.lanes_of[p])
+      where += " " + st.settings.lane_node[lane];
+    where += st.lanes_of[p].size() > 1 ? " (every replica)" : "";
+  }
   st.failure = make_error(errc::unreachable,
-                          "cache partition " + std::to_string(i + 1)
-                            + " on the remote node went away ("
-                            + render(reason) + ")");
+                          "cache partition " + std::to_string(p + 1) + " "
+                            + where + " went away (" + render(reason)
+                            + ")");
   auto& ctr = *st.settings.counters;
-  ctr.unreachable = true;
+  if (!ctr.unreachable.load(std::memory_order_acquire)) {
+    ctr.failure_reason = render(st.failure);
+    ctr.unreachable.store(true, std::memory_order_release);
+  }
   auto held = ctr.pending();
   ctr.lost_held += held;
   ctr.lost += held;
@@ -177,8 +291,10 @@ void give_up(buffer_actor_ptr self, size_t i, const caf::error& reason) {
     stop = stop || kvp.second.stop;
   }
   st.flushes.clear();
-  if (stop)
+  if (stop) {
+    st.quitting = true;
     self->quit();
+  }
 }
 
 } // namespace
@@ -216,6 +332,19 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
     caf::policy::arg<buffer_state::output>::value);
   auto& out = st.stage->out();
   out.partitions(st.partitions.size());
+  auto& lane_partition = st.settings.lane_partition;
+  if (lane_partition.empty()) {
+    st.lanes_of.resize(st.partitions.size());
+    for (size_t i = 0; i < st.partitions.size(); ++i)
+      st.lanes_of[i].push_back(i);
+  } else {
+    for (size_t i = 0; i < lane_partition.size(); ++i) {
+      if (lane_partition[i] >= st.lanes_of.size())
+        st.lanes_of.resize(lane_partition[i] + 1);
+      st.lanes_of[lane_partition[i]].push_back(i);
+    }
+    out.groups(lane_partition);
+  }
   st.ledgers.resize(st.partitions.size());
   out.count_into(&st.settings.counters->written,
                  &st.settings.counters->batches);
@@ -225,17 +354,27 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
     auto& parts = self->state.partitions;
     for (size_t i = 0; i < parts.size(); ++i)
       if (parts[i] && parts[i].address() == msg.source) {
-        if (self->state.settings.remote)
-          give_up(self, i, msg.reason);
-        else
+        if (!self->state.settings.remote) {
           close_path(self, i);
+          continue;
+        }
+        auto p = partition_of_lane(self->state, i);
+        auto others = std::count_if(
+          self->state.lanes_of[p].begin(), self->state.lanes_of[p].end(),
+          [&](size_t j) { return j != i && parts[j]; });
+        if (others > 0 && !self->state.failure)
+          retire_lane(self, i, msg.source.node(), msg.reason);
+        else
+          give_up(self, i, msg.reason);
+        if (self->state.quitting)
+          return;
       }
   });
   return {
     [=](entry& x) {
       if (self->refuse_remote("an entry"))
         return;
-      if (!check_entry(x, self->state.partitions.size())) {
+      if (!check_entry(x, self->state.lanes_of.size())) {
         self->guards().refused.fetch_add(1, std::memory_order_relaxed);
         log_refused("an entry for partition " + std::to_string(x.partition)
                     + " (barrier " + std::to_string(x.barrier)
@@ -258,7 +397,7 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
       if (state.stopping)
         return make_error(errc::not_started, "the buffer is stopping");
       entry e;
-      if (auto err = make_entry(x, cfg.layout, state.partitions.size(), e))
+      if (auto err = make_entry(x, cfg.layout, state.lanes_of.size(), e))
         return err;
       auto& ctr = *cfg.counters;
       // The buffer never waits: it is an actor.
@@ -318,24 +457,7 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
           i->second.acked[p] = true;
           --i->second.acks_left;
         }
-      if (i->second.acks_left > 0)
-        return;
-      auto stop = i->second.stop;
-      i->second.reply.deliver(caf::ok_atom::value);
-      flushes.erase(i);
-      if (stop) {
-        // Every record is stored: drop the paths without waiting for the
-        // acknowledgments of batches that are already applied (a sink acks
-        // only on its credit rounds, which need not come any more); the
-        // sinks close when this actor terminates (partitioned_output::abort).
-        state.stage->out().abort(caf::exit_reason::user_shutdown);
-        // Nothing is left to deliver: drop the stage, so that no stream
-        // bookkeeping of a partition that died mid-handshake keeps the
-        // buffer alive after `quit`.
-        self->stream_managers().clear();
-        self->pending_stream_managers().clear();
-        self->quit();
-      }
+      complete(self, i);
     },
     [=](refused_atom, uint64_t n) {
       // Records of this buffer that a partition could not decode are lost;

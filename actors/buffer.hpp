@@ -90,6 +90,17 @@
 /// record that arrives afterwards, as `lost`. Records already shipped are
 /// neither counted stored nor lost here: ask the cache node.
 ///
+/// **Replicas.** In a cluster with `replicas >= 2` every partition has that
+/// many lanes, one stream to each copy (`buffer_settings::lane_partition`):
+/// each record is queued on every live lane of its partition, in the same
+/// order, and counts as written once every live lane shipped it; a flush
+/// waits for every live lane's acknowledgment. A lane whose partition went
+/// away (its node died) is retired while another lane of the partition
+/// lives: its queue is dropped (the other copies hold the same records),
+/// pending flushes stop waiting for it, `replicas_lost` counts it and the
+/// node's loss is logged once to stderr. Losing the last lane of a
+/// partition gives up as above, naming the partition and its nodes.
+///
 /// **Stopping.** On `(stop_atom)` the buffer answers further `put_atom`s with
 /// `not_started`, drains, replies and quits; the close CAF sends when it
 /// terminates ends its streams at the partitions. The instance's stop makes
@@ -98,11 +109,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/node_id.hpp>
 #include <caf/response_promise.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -151,6 +164,13 @@ struct buffer_settings {
   /// The instance's guard counters (`guarded_actor::count_into`); null in
   /// tests of a lone buffer (it counts into its own).
   guard_counters_ptr guards;
+
+  /// For a cluster with replicas: the partition of each actor the buffer
+  /// streams to (its lanes, one per copy of a partition), and the node of
+  /// each lane (`HOST:PORT`, for messages). Empty: actor `i` is partition
+  /// `i`, one copy each.
+  std::vector<uint32_t> lane_partition;
+  std::vector<std::string> lane_node;
 };
 
 /// State of a buffer actor.
@@ -177,8 +197,16 @@ struct buffer_state {
   /// The stream stage that carries records to the partitions.
   caf::stream_stage_ptr<entry, output> stage;
 
-  /// The cache partitions, by index.
+  /// The actors the buffer streams to, by lane: the cache partitions by
+  /// index, or with replicas every copy of each (`lanes_of`); null once
+  /// gone.
   std::vector<caf::actor> partitions;
+
+  /// The lanes of each partition (one each without replicas).
+  std::vector<std::vector<size_t>> lanes_of;
+
+  /// The nodes whose loss was logged (once each).
+  std::vector<caf::node_id> lost_nodes;
 
   /// Layout, bound, overflow policy and counters.
   buffer_settings settings;
@@ -191,6 +219,9 @@ struct buffer_state {
 
   /// Set by `stop_atom`: the buffer takes no more `put_atom`s.
   bool stopping = false;
+
+  /// Set once a stop completed and the buffer quit.
+  bool quitting = false;
 
   /// The ledger of the stream to each partition (null without a board).
   std::vector<std::shared_ptr<stream_ledger>> ledgers;

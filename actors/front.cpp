@@ -33,7 +33,28 @@ void flush_all(caf::event_based_actor* self,
 
 caf::behavior front_actor(guarded_actor* self, front_hooks hooks) {
   self->count_into(hooks.guards);
+  // The cluster the first producer placed this node in; empty before.
+  auto cluster = std::make_shared<std::string>();
   return {
+    [=](cluster_atom, const std::string& desc) -> caf::result<caf::ok_atom> {
+      if (desc.empty() || desc.size() > max_cluster_description)
+        return make_error(errc::invalid_option,
+                          "a cluster description of "
+                            + std::to_string(desc.size())
+                            + " bytes (1.." + std::to_string(
+                              max_cluster_description)
+                            + ")");
+      if (cluster->empty())
+        *cluster = desc;
+      else if (*cluster != desc)
+        return make_error(errc::invalid_option,
+                          "this cache node is " + *cluster
+                            + "; the producer places it as " + desc
+                            + ": give every producer the same remote list, "
+                              "partitions and replicas (or restart the "
+                              "node)");
+      return caf::ok_atom::value;
+    },
     [=](caf::get_atom) {
       return caf::make_message(hooks.partitions(), hooks.settings());
     },

@@ -15,6 +15,12 @@
 ///   settings)`: the partition actors by index (proxies on the remote side,
 ///   to which buffers open their streams) and `{"key-pos", "partition-pos",
 ///   "table-type"}`, so that a producer computes the same partitions.
+/// - `(cluster_atom, std::string desc)`: a producer's `connect` to a cluster
+///   tells the node its place, `"node I of LIST partitions=P replicas=R"`.
+///   The first description (1..`max_cluster_description` bytes) is kept
+///   and answered `ok_atom`; a later one must equal it, else it is refused
+///   with `errc::invalid_option` naming both, so producers that disagree
+///   about the map cannot both write to this node.
 /// - `(size_atom)`: replies the records in all partitions (`uint64_t`).
 /// - `(stats_atom)`: replies the cache's `supercache::stats()` (`record`).
 ///
@@ -45,6 +51,9 @@
 #include "actors/remote_guard.hpp"
 
 namespace supercache {
+
+/// The longest cluster description a front accepts.
+constexpr size_t max_cluster_description = 64 * 1024;
 
 /// What a front asks of the running cache.
 struct front_hooks {

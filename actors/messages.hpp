@@ -23,6 +23,7 @@
 /// | `(size_atom)`                        | cache  | any actor        | `uint64_t`                |
 /// | `(stats_atom)`                       | both   | any actor        | counters as `record`      |
 /// | `(reclaim_atom)`                     | cache  | itself (timer)   | none                      |
+/// | `(cluster_atom, std::string)`        | front  | remote `connect` | `ok_atom`, or `invalid_option` naming both clusters |
 ///
 /// `stop_atom`, `entry`, `reopen_atom` and `watch_atom`/`retry_atom` are
 /// local only: refused from another node (actors/remote_guard.hpp), as are
@@ -80,6 +81,9 @@ using refused_atom = caf::atom_constant<caf::atom("sc_refused")>;
 
 /// A cache partition's timer to itself: remove expired records.
 using reclaim_atom = caf::atom_constant<caf::atom("sc_reclaim")>;
+
+/// Tells a cache node's front which cluster a producer placed it in.
+using cluster_atom = caf::atom_constant<caf::atom("sc_cluster")>;
 
 // -- stream element -----------------------------------------------------------
 

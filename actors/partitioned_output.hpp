@@ -17,6 +17,13 @@ namespace supercache {
 /// A CAF downstream manager that sends each element to exactly one of its
 /// paths, the one assigned to the element's partition, by move.
 ///
+/// With replicas (a cluster, `core/cluster_map.hpp`), each "partition" here
+/// is one copy of a cache partition, a lane: the buffer pushes a record to
+/// every lane of its partition (`group`), and a record counts as written
+/// once it shipped on every live lane of its group. A lane whose node went
+/// away is retired: its queue is dropped (the other lanes hold the same
+/// records) and it no longer holds its group back.
+///
 /// CAF's `broadcast_downstream_manager` with a filter copies every element
 /// into each selected path and gives all paths the credit of the slowest one.
 /// Here each partition has its own queue and its own credit: a slow partition
@@ -39,6 +46,12 @@ public:
 
   /// Sets the number of partitions; call before pushing.
   void partitions(size_t n) {
+    group_of_.resize(n);
+    for (size_t i = 0; i < n; ++i)
+      group_of_[i] = i;
+    group_written_.resize(n, 0);
+    lane_records_.resize(n, 0);
+    retired_.resize(n, false);
     queues_.resize(n);
     slots_.resize(n, caf::invalid_stream_slot);
     barriers_.resize(n, 0);
@@ -48,6 +61,29 @@ public:
   /// Returns the number of partitions.
   size_t partitions() const noexcept {
     return queues_.size();
+  }
+
+  /// Makes lane `i` one copy of group `group_of[i]` (call after
+  /// `partitions`, before pushing): a group's records count as written once
+  /// every live lane of it shipped them.
+  void groups(const std::vector<uint32_t>& group_of) {
+    group_of_.assign(group_of.begin(), group_of.end());
+  }
+
+  /// Retires lane `i`: drops its queue and stops waiting for it.
+  void retire(size_t i) {
+    if (retired_[i])
+      return;
+    retired_[i] = true;
+    queues_[i].clear();
+    barriers_[i] = 0;
+    slots_[i] = caf::invalid_stream_slot;
+    advance(group_of_[i]);
+  }
+
+  /// Returns whether lane `i` was retired.
+  bool retired(size_t i) const noexcept {
+    return retired_[i];
   }
 
   /// Routes the elements of `partition` to the path at `slot` and counts
@@ -116,6 +152,8 @@ public:
   /// Queues a copy of the barrier `x` for every partition.
   void push_to_all(const T& x) {
     for (size_t i = 0; i < queues_.size(); ++i) {
+      if (retired_[i])
+        continue;
       queues_[i].emplace_back(x);
       ++barriers_[i];
     }
@@ -212,26 +250,52 @@ private:
         if (shipped_[i] != nullptr)
           shipped_[i]->fetch_add(shipped - shipped_barriers,
                                  std::memory_order_relaxed);
-        count_shipped(shipped, shipped - shipped_barriers,
-                      static_cast<size_t>(path->desired_batch_size));
+        lane_records_[i] += shipped - shipped_barriers;
+        count_shipped(shipped, static_cast<size_t>(path->desired_batch_size));
+        advance(group_of_[i]);
       }
     }
   }
 
-  /// Counts `n` shipped elements, `records` of them no barriers;
-  /// `outbound_path::emit_batches` ships full
-  /// batches of `batch_size` and at most one underfull batch.
-  void count_shipped(size_t n, size_t records, size_t batch_size) noexcept {
+  /// Counts the batches of `n` shipped elements: `outbound_path::
+  /// emit_batches` ships full batches of `batch_size` and at most one
+  /// underfull batch.
+  void count_shipped(size_t n, size_t batch_size) noexcept {
     if (n == 0)
       return;
-    if (written_ != nullptr)
-      written_->fetch_add(records, std::memory_order_relaxed);
     if (batches_ != nullptr && batch_size > 0)
       batches_->fetch_add(n / batch_size + (n % batch_size != 0 ? 1 : 0),
                           std::memory_order_relaxed);
   }
 
+  /// Counts as written the records of group `g` that every live lane of it
+  /// shipped (all of them once no lane is left: they went nowhere, and the
+  /// buffer counts them lost).
+  void advance(size_t g) {
+    uint64_t least = std::numeric_limits<uint64_t>::max();
+    for (size_t i = 0; i < group_of_.size(); ++i)
+      if (group_of_[i] == g && !retired_[i])
+        least = std::min(least, lane_records_[i]);
+    if (least == std::numeric_limits<uint64_t>::max())
+      return;
+    if (least > group_written_[g]) {
+      if (written_ != nullptr)
+        written_->fetch_add(least - group_written_[g],
+                            std::memory_order_relaxed);
+      group_written_[g] = least;
+    }
+  }
+
   std::atomic<uint64_t>* written_ = nullptr;
+
+  /// The group of each lane (its partition), and the records written of
+  /// each group (shipped on every live lane of it).
+  std::vector<size_t> group_of_;
+  std::vector<uint64_t> group_written_;
+
+  /// Records (no barriers) shipped on each lane, and the retired lanes.
+  std::vector<uint64_t> lane_records_;
+  std::vector<bool> retired_;
   std::atomic<uint64_t>* batches_ = nullptr;
 
   /// Elements waiting for each partition, oldest first.

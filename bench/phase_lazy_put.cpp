@@ -24,6 +24,7 @@ json run_lazy(caf::actor_system& sys, const workload& w, const lazy_params& lp,
     auto opts = w.opts;
     opts.buffers = lp.buffers;
     opts.remote = lp.remote;
+    opts.replicas = lp.replicas;
     if (auto err = supercache::connect(sys, opts)) {
       r.check(false, "supercache::connect: " + supercache::render(err));
       return nullptr;

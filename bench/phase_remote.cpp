@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -77,8 +78,34 @@ void run_remote_mode(caf::actor_system& sys, const workload& w, int argc,
   out["remote_ratio"] = ratio(remote, local);
   std::printf("lazy_put end to end, local cache:      %12.0f records/s\n"
               "lazy_put end to end, cache node (TCP): %12.0f records/s\n"
-              "remote / local:                        %12.2f\n\n",
+              "remote / local:                        %12.2f\n",
               local, remote, remote / local);
+  // A cluster of three fresh nodes (on the same cores), with one copy of
+  // each partition and with two.
+  for (size_t replicas : {size_t{1}, size_t{2}}) {
+    std::vector<std::unique_ptr<cache_node>> nodes;
+    std::string list;
+    for (int k = 0; k < 3; ++k) {
+      nodes.push_back(std::make_unique<cache_node>(node_args));
+      r.check(nodes.back()->error.empty(), nodes.back()->error);
+      if (!nodes.back()->error.empty())
+        return;
+      list += (list.empty() ? "" : ",") + std::string{"127.0.0.1:"}
+              + std::to_string(nodes.back()->port);
+    }
+    lp.remote = list;
+    lp.replicas = replicas;
+    auto key = "cluster_replicas_" + std::to_string(replicas);
+    out[key] = run_lazy(sys, w, lp, r);
+    if (!out[key].is_object())
+      return;
+    auto rate = out[key]["end_to_end_rate"].get<double>();
+    out[key + "_ratio"] = ratio(rate, local);
+    std::printf("lazy_put end to end, 3 nodes, replicas = %zu: %10.0f "
+                "records/s (%.2f of local)\n",
+                replicas, rate, rate / local);
+  }
+  std::printf("\n");
 }
 
 } // namespace supercache::bench

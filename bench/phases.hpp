@@ -41,6 +41,8 @@ struct lazy_params {
   /// `HOST:PORT` of a cache node to `connect` to instead of starting a
   /// local cache; empty for local.
   std::string remote = {};
+  /// Copies of each partition when `remote` lists a cluster.
+  size_t replicas = 1;
 };
 
 /// Phase 3 on a fresh cache: producers call `lazy_put`, then `flush`. With
@@ -155,7 +157,8 @@ void print_limits(const json& limits, double base_rate, double base_bytes);
 
 // -- --mode=remote (phase_remote.cpp) -----------------------------------------
 
-/// `--mode=remote`: phase 3 into a local cache, then into a cache node.
+/// `--mode=remote`: phase 3 into a local cache, then into a cache node, then
+/// into a cluster of three cache nodes with replicas = 1 and = 2.
 void run_remote_mode(caf::actor_system& sys, const workload& w, int argc,
                      char** argv, report& r);
 

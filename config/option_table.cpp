@@ -247,9 +247,12 @@ caf::expected<std::string> read_text(const option_info& spec,
       return value_error(spec.name, caf::to_string(x),
                          "expected \"HOST:PORT\" in quotes", file);
     if (!str->empty())
-      if (auto ep = parse_endpoint(*str); !ep)
+      if (auto eps = parse_endpoints(*str); !eps)
         return value_error(spec.name, caf::to_string(x),
-                           "expected HOST:PORT with a port of 1..65535", file);
+                           "expected HOST:PORT (or HOST:PORT,HOST:PORT,... "
+                           "for a cluster) with ports of 1..65535, each "
+                           "listed once",
+                           file);
     return *str;
   }
   if (str == nullptr)

@@ -77,8 +77,13 @@ constexpr detail::option_spec<options> option_specs[] = {
                           "500ms (default 1s)",
                           &options::block_timeout),
   detail::text_option("remote",
-                      "the cache node that connect streams to, \"HOST:PORT\"",
+                      "the cache node that connect streams to, \"HOST:PORT\", "
+                      "or the nodes of a cluster, \"HOST:PORT,HOST:PORT,...\"",
                       option_kind::endpoint, &options::remote),
+  detail::size_option("replicas",
+                      "copies of each partition in a cluster, 1..the nodes "
+                      "in remote (default 1)",
+                      option_kind::limit, &options::replicas),
   detail::duration_option("connect-timeout",
                           "how long connect waits for the cache node to "
                           "answer (default 5s)",
@@ -169,6 +174,32 @@ caf::expected<endpoint> parse_endpoint(const std::string& x) {
   return endpoint{std::move(host), static_cast<uint16_t>(port)};
 }
 
+caf::expected<std::vector<endpoint>> parse_endpoints(const std::string& x) {
+  std::vector<endpoint> result;
+  std::vector<std::string> seen;
+  size_t first = 0;
+  for (;;) {
+    auto comma = x.find(',', first);
+    auto item = x.substr(first, comma == std::string::npos ? std::string::npos
+                                                           : comma - first);
+    auto ep = parse_endpoint(item);
+    if (!ep)
+      return make_error(errc::invalid_option,
+                        "remote = \"" + x + "\": entry \"" + item
+                          + "\" is not HOST:PORT with a port of 1..65535");
+    for (auto& y : seen)
+      if (y == item)
+        return make_error(errc::invalid_option,
+                          "remote = \"" + x + "\": \"" + item
+                            + "\" is listed twice");
+    seen.push_back(item);
+    result.push_back(std::move(*ep));
+    if (comma == std::string::npos)
+      return result;
+    first = comma + 1;
+  }
+}
+
 void declare_options(caf::actor_system_config& cfg) {
   detail::declare_table(option_specs, cfg);
 }
@@ -202,8 +233,11 @@ caf::error options::validate() const {
     return field_error("block-timeout", caf::deep_to_string(block_timeout),
                        "must not be negative");
   if (!remote.empty())
-    if (auto ep = parse_endpoint(remote); !ep)
-      return ep.error();
+    if (auto eps = parse_endpoints(remote); !eps)
+      return eps.error();
+  if (replicas == 0 || replicas > max_registered_id)
+    return field_error("replicas", std::to_string(replicas),
+                       "must be 1..the cache nodes in remote");
   if (connect_timeout.count() <= 0)
     return field_error("connect-timeout",
                        caf::deep_to_string(connect_timeout),

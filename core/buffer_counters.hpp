@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <utility>
 
 #include "core/names.hpp"
@@ -40,6 +41,10 @@ struct buffer_counters {
   /// no longer pending).
   std::atomic<uint64_t> lost{0};
 
+  /// Copies of partitions (lanes) this buffer stopped streaming to because
+  /// their node went away while another copy lived (a cluster).
+  std::atomic<uint64_t> replicas_lost{0};
+
   /// Records of this buffer that cache partitions processed (stored, or
   /// failed to store): advanced by local partitions as they apply batches,
   /// so that `pending()` counts records until they are stored.
@@ -52,6 +57,10 @@ struct buffer_counters {
   /// Set by a buffer whose remote cache went away: producers then get
   /// `errc::unreachable` instead of queueing records that cannot arrive.
   std::atomic<bool> unreachable{false};
+
+  /// Why the buffer gave up: written once, before `unreachable` is set
+  /// (release), and read only after seeing it set (acquire).
+  std::string failure_reason;
 
   /// Returns accepted records not yet stored, dropped or lost: queued in the
   /// buffer's mailbox or stage, in flight, or waiting in a partition's inbox
@@ -98,6 +107,7 @@ struct buffer_counters {
     batches += x.batches.load();
     lost += x.lost.load();
     lost_held += x.lost_held.load();
+    replicas_lost += x.replicas_lost.load();
     processed += x.processed.load();
   }
 };

@@ -28,9 +28,21 @@ caf::actor spawn_buffer(instance_state& st, const cache_view& cache,
   settings.index = static_cast<uint32_t>(index);
   settings.remote = static_cast<bool>(cache.remote);
   settings.guards = st.guards;
-  if (!cache.remote)
+  if (!cache.remote) {
     settings.board = st.counters;
-  return st.sys.spawn(buffer_actor, cache.partitions, std::move(settings));
+    return st.sys.spawn(buffer_actor, cache.partitions, std::move(settings));
+  }
+  // One lane per copy of each partition (one copy each without replicas).
+  std::vector<caf::actor> lanes;
+  for (size_t p = 0; p < cache.copies.size(); ++p)
+    for (size_t i = 0; i < cache.copies[p].size(); ++i) {
+      lanes.push_back(cache.copies[p][i]);
+      settings.lane_node.push_back(cache.nodes[cache.copy_nodes[p][i]]);
+      settings.lane_partition.push_back(static_cast<uint32_t>(p));
+    }
+  if (lanes.size() == cache.copies.size())
+    settings.lane_partition.clear(); // lane i is partition i
+  return st.sys.spawn(buffer_actor, std::move(lanes), std::move(settings));
 }
 
 } // namespace

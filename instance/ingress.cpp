@@ -49,11 +49,12 @@ caf::error detail::offer(instance_state& st, const record& x, bool erase) {
       e.erase = erase;
       auto index = where.lane % st.num_buffers;
       auto& ctr = *st.counters->slots[index];
-      if (ctr.unreachable.load(std::memory_order_relaxed))
+      if (ctr.unreachable.load(std::memory_order_acquire))
         return make_error(errc::unreachable,
                           "the cache node at " + st.peer
-                            + " went away; records accepted since the last "
-                              "flush may be lost (see stats: lost)");
+                            + " went away (" + ctr.failure_reason
+                            + "); records accepted since the last flush may "
+                              "be lost (see stats: lost)");
       auto decision = admit(ctr, st.max_pending, st.overflow, may_wait);
       if (decision == admission::wait) {
         if (!dl)

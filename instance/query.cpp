@@ -51,9 +51,8 @@ caf::error scan(instance_state& st, const cache_view& cache,
   if (auto err = refuse_on_worker(st, "match of a remote cache"))
     return err;
   for (auto p : parts) {
-    auto xs = ask_remote<std::vector<record>>(st, cache,
-                                              cache.partitions[p],
-                                              match_atom::value, pattern);
+    auto xs = ask_partition<std::vector<record>>(st, cache, p,
+                                                 match_atom::value, pattern);
     if (!xs)
       return std::move(xs.error());
     f(std::move(*xs));
@@ -81,8 +80,8 @@ caf::expected<size_t> instance::erase(const record& pattern) {
     return cache->tables[p]->erase(key_of(pattern, cache->layout));
   if (auto err = refuse_on_worker(st, "erase of a remote cache"))
     return err;
-  auto n = ask_remote<uint64_t>(st, *cache, cache->partitions[p],
-                                erase_atom::value, pattern);
+  auto n = tell_partition<uint64_t>(st, *cache, p, erase_atom::value,
+                                    pattern);
   if (!n)
     return std::move(n.error());
   return static_cast<size_t>(*n);
@@ -101,8 +100,8 @@ caf::expected<size_t> instance::clear() {
   }
   if (auto err = refuse_on_worker(st, "clear of a remote cache"))
     return err;
-  for (auto& hdl : cache->partitions) {
-    auto n = ask_remote<uint64_t>(st, *cache, hdl, clear_atom::value);
+  for (size_t p = 0; p < cache->partitions.size(); ++p) {
+    auto n = tell_partition<uint64_t>(st, *cache, p, clear_atom::value);
     if (!n)
       return std::move(n.error());
     result += static_cast<size_t>(*n);

@@ -41,8 +41,32 @@ caf::error remote_error(const cache_view& cache, const caf::error& err) {
                                          + " failed: " + render(err));
 }
 
+caf::error remote_error(const cache_view& cache, size_t node,
+                        const caf::error& err) {
+  if (err.category() == error_category || node >= cache.nodes.size())
+    return remote_error(cache, err);
+  auto& peer = cache.nodes[node];
+  if (err == caf::sec::request_timeout)
+    return make_error(errc::unreachable,
+                      "the cache node at " + peer + " did not answer within "
+                        + caf::deep_to_string(cache.opts.connect_timeout));
+  return make_error(errc::unreachable, "the cache node at " + peer
+                                         + " failed: " + render(err));
+}
+
 caf::expected<size_t> remote_size(instance_state& st,
                                   const cache_view& cache) {
+  if (!cache.cluster.empty()) {
+    // Each partition once, from a live copy.
+    size_t result = 0;
+    for (size_t p = 0; p < cache.copies.size(); ++p) {
+      auto n = ask_partition<uint64_t>(st, cache, p, size_atom::value);
+      if (!n)
+        return std::move(n.error());
+      result += static_cast<size_t>(*n);
+    }
+    return result;
+  }
   caf::scoped_actor self{st.sys};
   caf::expected<size_t> result{size_t{0}};
   self->request(cache.remote, cache.opts.connect_timeout, size_atom::value)
@@ -243,6 +267,37 @@ caf::error check_peer(const options& opts, const std::string& peer,
 
 } // namespace
 
+caf::expected<node_reply> ask_node_at(caf::actor_system& sys, bool tls,
+                                      const options& opts, const endpoint& ep,
+                                      const std::string& peer) {
+  auto front = remote_front(sys, tls, ep, opts.connect_timeout, peer);
+  if (!front)
+    return std::move(front.error());
+  node_reply result;
+  result.front = std::move(*front);
+  caf::error err;
+  {
+    caf::scoped_actor self{sys};
+    self->request(result.front, opts.connect_timeout, caf::get_atom::value)
+      .receive(
+        [&](std::vector<caf::actor>& parts, record& xs) {
+          result.partitions = std::move(parts);
+          result.settings = std::move(xs);
+        },
+        [&](caf::error& x) {
+          cache_view tmp;
+          tmp.opts = opts;
+          tmp.peer = peer;
+          err = remote_error(tmp, x);
+        });
+  }
+  if (!err)
+    err = check_peer(opts, peer, result.partitions, result.settings);
+  if (err)
+    return err;
+  return result;
+}
+
 } // namespace detail
 
 using namespace detail;
@@ -303,9 +358,21 @@ caf::error instance::connect(const options& opts) {
   if (opts.remote.empty())
     return make_error(errc::invalid_option,
                       "connect needs supercache.remote = \"HOST:PORT\"");
-  auto ep = parse_endpoint(opts.remote);
-  if (!ep)
-    return std::move(ep.error());
+  auto eps = parse_endpoints(opts.remote);
+  if (!eps)
+    return std::move(eps.error());
+  if (opts.replicas > eps->size())
+    return make_error(errc::invalid_option,
+                      "replicas = " + std::to_string(opts.replicas)
+                        + " needs at least as many cache nodes in remote = \""
+                        + opts.remote + "\"");
+  if (opts.replicas > 1 && opts.overflow == overflow_policy::drop_oldest)
+    return make_error(errc::invalid_option,
+                      "overflow = \"drop-oldest\" with replicas = "
+                        + std::to_string(opts.replicas)
+                        + ": dropping from one copy of a partition and not "
+                          "the other would make replicas differ; use "
+                          "\"block\" or \"reject\"");
   if (auto err = need_middleman(sys, "connect"))
     return err;
   auto tls = link_security(sys, "connect");
@@ -314,26 +381,27 @@ caf::error instance::connect(const options& opts) {
   auto view = std::make_shared<cache_view>();
   view->opts = opts;
   view->peer = opts.remote;
-  auto front = remote_front(sys, *tls, *ep, opts.connect_timeout, view->peer);
-  if (!front)
-    return std::move(front.error());
-  view->remote = std::move(*front);
-  record settings;
-  caf::error err;
-  {
-    caf::scoped_actor self{sys};
-    self->request(view->remote, opts.connect_timeout, caf::get_atom::value)
-      .receive(
-        [&](std::vector<caf::actor>& parts, record& xs) {
-          view->partitions = std::move(parts);
-          settings = std::move(xs);
-        },
-        [&](caf::error& x) { err = remote_error(*view, x); });
+  std::vector<node_reply> replies;
+  // Each node named as written in the list.
+  std::vector<std::string> names;
+  for (size_t first = 0;;) {
+    auto comma = opts.remote.find(',', first);
+    names.push_back(opts.remote.substr(first, comma - first));
+    if (comma == std::string::npos)
+      break;
+    first = comma + 1;
   }
-  if (!err)
-    err = check_peer(opts, view->peer, view->partitions, settings);
-  if (err)
+  for (size_t k = 0; k < eps->size(); ++k) {
+    auto& name = names[k];
+    auto reply = ask_node_at(sys, *tls, opts, (*eps)[k], name);
+    if (!reply)
+      return std::move(reply.error());
+    view->nodes.push_back(std::move(name));
+    replies.push_back(std::move(*reply));
+  }
+  if (auto err = assemble_cluster(sys, *view, replies))
     return err;
+  auto& settings = replies.front().settings;
   auto workers = std::max<size_t>(sys.scheduler().num_workers(), 1);
   if (view->opts.buffers == 0)
     view->opts.buffers = std::min(workers, max_registered_id);

@@ -51,10 +51,27 @@ struct cache_view {
   std::vector<caf::actor> partitions;
   /// Empty when the partitions are remote.
   std::vector<std::shared_ptr<table>> tables;
-  /// The front of the cache node this instance connected to, or invalid.
+  /// The front of the cache node this instance connected to, or invalid
+  /// (the first node of a cluster).
   caf::actor remote;
-  /// `HOST:PORT` of that node, for error messages.
+  /// `HOST:PORT` of that node (the `remote` list of a cluster), for error
+  /// messages.
   std::string peer;
+
+  // -- a cluster (core/cluster_map.hpp); one node is a cluster of one ------
+
+  /// The front and `HOST:PORT` of each node, in map order.
+  std::vector<caf::actor> fronts;
+  std::vector<std::string> nodes;
+
+  /// The copies of each partition, primary first (`partitions[p]` is the
+  /// primary), and the node index of each copy.
+  std::vector<std::vector<caf::actor>> copies;
+  std::vector<std::vector<size_t>> copy_nodes;
+
+  /// What every node was told (`cluster_atom`); empty for one node with one
+  /// replica.
+  std::string cluster;
 };
 
 using cache_ptr = std::shared_ptr<const cache_view>;
@@ -250,6 +267,11 @@ caf::error start_front(const std::shared_ptr<instance_state>& st);
 /// `errc::unreachable` naming the node.
 caf::error remote_error(const cache_view& cache, const caf::error& err);
 
+/// Turns the failure of a request to node `node` (an index into
+/// `cache.nodes`) into `errc::unreachable` naming that node.
+caf::error remote_error(const cache_view& cache, size_t node,
+                        const caf::error& err);
+
 /// Asks the cache node of `cache` for its number of records.
 caf::expected<size_t> remote_size(instance_state& st, const cache_view& cache);
 
@@ -263,6 +285,30 @@ caf::error offer(instance_state& st, const record& x, bool erase);
 
 /// Returns the layout settings a front reports to producers.
 record settings_of(const options& opts);
+
+/// What a cache node's front answered at connect.
+struct node_reply {
+  caf::actor front;
+  std::vector<caf::actor> partitions;
+  record settings;
+};
+
+/// Connects to the cache node at `ep` (named `peer` in errors) and checks
+/// its partitions and settings against `opts` (remote.cpp).
+caf::expected<node_reply> ask_node_at(caf::actor_system& sys, bool tls,
+                                      const options& opts, const endpoint& ep,
+                                      const std::string& peer);
+
+/// Builds the cluster of `view` (its `opts` and `nodes` set) from the
+/// nodes' `replies`, in list order: checks that they agree, places the
+/// partitions (core/cluster_map.hpp) and tells every node its place
+/// (cluster.cpp).
+caf::error assemble_cluster(caf::actor_system& sys, cache_view& view,
+                            std::vector<node_reply>& replies);
+
+/// Returns `stats()["cluster"]` of a producer connected to `cache`:
+/// each node's state and each partition's copies (cluster.cpp).
+record cluster_stats(instance_state& st, const cache_view& cache);
 
 /// Notes that `lazy_put` into `st` accepted a record from the calling
 /// thread: its next `put` or `put_batch` is ordered after it (sync.cpp).

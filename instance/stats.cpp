@@ -105,6 +105,20 @@ caf::expected<nlohmann::json> instance::stats() {
     return err;
   buffer_counters total;
   auto bufs = buffer_stats(st, total);
+  if (!cache->cluster.empty()) {
+    // Each partition counted once, from a live copy; each node's own state.
+    auto records = remote_size(st, *cache);
+    if (!records)
+      return std::move(records.error());
+    auto result = to_json(total);
+    result["records"] = *records;
+    result["buffers"] = std::move(bufs);
+    result["unexpected"] = st.guards->unexpected.load();
+    result["refused"] = st.guards->refused.load();
+    result["refused_records"] = st.guards->refused_records.load();
+    result["cluster"] = cluster_stats(st, *cache);
+    return result;
+  }
   caf::scoped_actor self{st.sys};
   caf::expected<record> node{record{}};
   self->request(cache->remote, cache->opts.connect_timeout, stats_atom::value)

@@ -113,13 +113,13 @@ caf::error at_index(const caf::error& err, size_t index) {
                       + "; no record of the batch was stored");
 }
 
-/// Sends `xs...` to partition `p` of a remote cache and waits for `ok_atom`.
-template <class... Ts>
+/// Sends `x` to every copy of partition `p` of a remote cache and waits for
+/// `ok_atom`.
+template <class T>
 caf::error remote_put(instance_state& st, const cache_view& cache, size_t p,
-                      Ts&&... xs) {
-  auto ok = ask_remote<caf::ok_atom>(st, cache, cache.partitions[p],
-                                     caf::put_atom::value,
-                                     std::forward<Ts>(xs)...);
+                      const T& x) {
+  auto ok = tell_partition<caf::ok_atom>(st, cache, p, caf::put_atom::value,
+                                         x);
   return ok ? caf::error{} : std::move(ok.error());
 }
 
@@ -273,8 +273,8 @@ caf::error instance::get(const record& pattern, std::vector<record>& out) {
   if (auto err = refuse_on_worker(st, "get of a remote cache"))
     return err;
   auto p = partition_of(pattern, cache->layout, cache->partitions.size());
-  auto xs = ask_remote<std::vector<record>>(st, *cache, cache->partitions[p],
-                                           caf::get_atom::value, pattern);
+  auto xs = ask_partition<std::vector<record>>(st, *cache, p,
+                                              caf::get_atom::value, pattern);
   if (!xs)
     return std::move(xs.error());
   out = std::move(*xs);

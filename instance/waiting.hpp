@@ -6,6 +6,7 @@
 /// timers due within the call's deadline fire).
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/timespan.hpp>
+
+#include <supercache/errc.hpp>
 
 #include "instance/state.hpp"
 
@@ -71,18 +74,70 @@ bool receive_before(caf::scoped_actor& self, deadline& dl, Fs... fs) {
   return got;
 }
 
-/// Asks partition `hdl` of the remote cache `cache` with `xs...` (deadline
-/// `connect-timeout`) and returns its answer as `T`, or the error as
-/// `remote_error` words it.
+/// Returns whether `err` is ours and not `errc::unreachable`: an answer
+/// (e.g. `invalid_record`) that another copy would give as well.
+inline bool is_answer(const caf::error& err) {
+  return err.category() == error_category
+         && err.code() != static_cast<uint8_t>(errc::unreachable);
+}
+
+/// Asks `hdl`, a partition on node `node` of the remote cache `cache`, with
+/// `xs...` (deadline `connect-timeout`) and returns its answer as `T`, or
+/// the error as `remote_error` words it, naming the node.
 template <class T, class... Ts>
-caf::expected<T> ask_remote(instance_state& st, const cache_view& cache,
-                            const caf::actor& hdl, Ts&&... xs) {
+caf::expected<T> ask_node(instance_state& st, const cache_view& cache,
+                          size_t node, const caf::actor& hdl,
+                          const Ts&... xs) {
   caf::scoped_actor self{st.sys};
   caf::expected<T> result{T{}};
-  self->request(hdl, cache.opts.connect_timeout, std::forward<Ts>(xs)...)
+  self->request(hdl, cache.opts.connect_timeout, xs...)
     .receive([&](T& x) { result = std::move(x); },
-             [&](caf::error& err) { result = remote_error(cache, err); });
+             [&](caf::error& err) {
+               result = remote_error(cache, node, err);
+             });
   return result;
+}
+
+/// Asks the copies of partition `p` of a remote cache in turn, primary
+/// first, and returns the first answer (a read): a copy whose node is gone
+/// is skipped; an answer that is an error of ours (e.g. `invalid_record`)
+/// is returned as it is.
+template <class T, class... Ts>
+caf::expected<T> ask_partition(instance_state& st, const cache_view& cache,
+                               size_t p, const Ts&... xs) {
+  caf::expected<T> result{caf::error{}};
+  for (size_t i = 0; i < cache.copies[p].size(); ++i) {
+    result = ask_node<T>(st, cache, cache.copy_nodes[p][i],
+                         cache.copies[p][i], xs...);
+    if (result || is_answer(result.error()))
+      return result;
+  }
+  return result;
+}
+
+/// Sends `xs...` to every copy of partition `p` of a remote cache (a
+/// write) and returns the answer of the first copy that answered; fails
+/// if none did, or with the first error of ours a copy answered.
+template <class T, class... Ts>
+caf::expected<T> tell_partition(instance_state& st, const cache_view& cache,
+                                size_t p, const Ts&... xs) {
+  std::optional<T> first;
+  caf::error last;
+  for (size_t i = 0; i < cache.copies[p].size(); ++i) {
+    auto x = ask_node<T>(st, cache, cache.copy_nodes[p][i],
+                         cache.copies[p][i], xs...);
+    if (x) {
+      if (!first)
+        first = std::move(*x);
+    } else if (is_answer(x.error())) {
+      return std::move(x.error());
+    } else {
+      last = std::move(x.error());
+    }
+  }
+  if (first)
+    return std::move(*first);
+  return last;
 }
 
 /// Returns `errc::timeout` for `what` after `timeout`.

@@ -51,6 +51,11 @@ struct endpoint {
 /// otherwise.
 caf::expected<endpoint> parse_endpoint(const std::string& x);
 
+/// Parses `HOST:PORT,HOST:PORT,...` (a cluster of cache nodes, in map
+/// order; one entry for a single node): `errc::invalid_option` naming the
+/// bad or repeated entry otherwise.
+caf::expected<std::vector<endpoint>> parse_endpoints(const std::string& x);
+
 /// Every option of the `[supercache]` configuration section that the library
 /// reads, with its default. Declared once in `config/options.cpp`; the
 /// options of `supercache-node` only (`role`, `host`, `port`, `input`) are
@@ -84,8 +89,14 @@ struct options {
   /// How long a blocked `lazy_put` waits for room.
   caf::timespan block_timeout = std::chrono::seconds(1);
 
-  /// The cache node that `connect` streams to, as `HOST:PORT`.
+  /// The cache node that `connect` streams to, as `HOST:PORT`, or the
+  /// cache nodes of a cluster, `HOST:PORT,HOST:PORT,...` (see
+  /// `core/cluster_map.hpp` for which node holds which partition).
   std::string remote;
+
+  /// Copies of each partition in a cluster (`remote` lists the nodes),
+  /// 1..number of nodes: a buffer streams every record to each copy.
+  size_t replicas = 1;
 
   /// How long `connect` waits for the cache node to answer.
   caf::timespan connect_timeout = std::chrono::seconds(5);

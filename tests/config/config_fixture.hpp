@@ -176,7 +176,8 @@ void check_bad_lines(std::initializer_list<bad_case> cases) {
 /// The library's option names in declaration order.
 inline const string_list library_option_names{
   "buffers", "partitions", "key-pos", "partition-pos", "table-type",
-  "max-pending", "overflow", "block-timeout", "remote", "connect-timeout",
+  "max-pending", "overflow", "block-timeout", "remote", "replicas",
+  "connect-timeout",
   "call-timeout", "allow-insecure", "ttl", "max-records"};
 
 /// The node's own option names in declaration order.

@@ -334,6 +334,38 @@ TEST_CASE("parse_endpoint splits HOST:PORT and accepts a bracketed IPv6 "
     CHECK_FALSE(supercache::parse_endpoint(bad));
 }
 
+TEST_CASE("parse_endpoints reads a cluster list in order and names an entry "
+          "that is bad or listed twice") {
+  auto xs = supercache::parse_endpoints("a:1,[::1]:2,b:3");
+  REQUIRE(xs);
+  REQUIRE_EQ(xs->size(), 3u);
+  CHECK_EQ((*xs)[1].host, "::1");
+  CHECK_EQ((*xs)[2].port, 3);
+  auto one = supercache::parse_endpoints("a:1");
+  REQUIRE(one);
+  CHECK_EQ(one->size(), 1u);
+  for (auto bad : {"a:1,", ",a:1", "a:1,,b:2", "a:1,b"})
+    CHECK_FALSE(supercache::parse_endpoints(bad));
+  auto twice = supercache::parse_endpoints("a:1,b:2,a:1");
+  REQUIRE_FALSE(twice);
+  CHECK_NE(supercache::render(twice.error()).find("\"a:1\" is listed twice"),
+           std::string::npos);
+}
+
+TEST_CASE("a cluster list and replicas are read from the file; replicas of "
+          "0 or a bad list entry is invalid_option naming key and value") {
+  auto res = load("[supercache]\nremote=\"a:1,b:2,c:3\"\nreplicas=2\n");
+  REQUIRE_MESSAGE(res, rendered(res));
+  CHECK_EQ(res->remote, "a:1,b:2,c:3");
+  CHECK_EQ(res->replicas, 2u);
+  CHECK_EQ(load("[scheduler]\nmax-threads=2\n")->replicas, 1u);
+  check_bad_lines({
+    bad_case{"replicas=0", "supercache.replicas", "0"},
+    bad_case{"remote=\"a:1,b\"", "supercache.remote", "a:1,b"},
+    bad_case{"remote=\"a:1,a:1\"", "supercache.remote", "a:1,a:1"},
+  });
+}
+
 // -- expiry and size bound ----------------------------------------------------
 
 TEST_CASE("ttl and max-records default to none and take a valid value") {

@@ -1,0 +1,122 @@
+// A producer's cluster: placing the partitions of several cache nodes
+// (core/cluster_map.hpp), telling each node its place, and its stats.
+
+#include <caf/scoped_actor.hpp>
+
+#include <supercache/supercache.hpp>
+
+#include "actors/messages.hpp"
+#include "core/cluster_map.hpp"
+#include "instance/state.hpp"
+
+namespace supercache::detail {
+
+namespace {
+
+/// Returns the context of our error `err`, or its rendering.
+std::string context_of(const caf::error& err) {
+  if (err.category() == error_category && !err.context().empty()
+      && err.context().match_elements<std::string>())
+    return err.context().get_as<std::string>(0);
+  return render(err);
+}
+
+} // namespace
+
+caf::error assemble_cluster(caf::actor_system& sys, cache_view& view,
+                            std::vector<node_reply>& replies) {
+  auto& opts = view.opts;
+  auto& first = replies.front();
+  auto parts = first.partitions.size();
+  auto type = first.settings.value("table-type", "set");
+  for (size_t k = 1; k < replies.size(); ++k) {
+    auto& x = replies[k];
+    auto other = x.settings.value("table-type", "set");
+    if (x.partitions.size() != parts || other != type)
+      return make_error(errc::invalid_option,
+                        "the cache node at " + view.nodes[k] + " has "
+                          + std::to_string(x.partitions.size())
+                          + " partitions of table-type " + other
+                          + ", the cache node at " + view.nodes[0] + " "
+                          + std::to_string(parts) + " of " + type
+                          + ": start every node of a cluster with the same "
+                            "partitions and table-type");
+  }
+  cluster_map map{replies.size(), parts, opts.replicas};
+  view.remote = first.front;
+  for (auto& x : replies)
+    view.fronts.push_back(x.front);
+  view.partitions.resize(parts);
+  view.copies.resize(parts);
+  view.copy_nodes.resize(parts);
+  for (size_t p = 0; p < parts; ++p) {
+    view.copy_nodes[p] = map.nodes_of(p);
+    for (auto k : view.copy_nodes[p])
+      view.copies[p].push_back(replies[k].partitions[p]);
+    view.partitions[p] = view.copies[p].front();
+  }
+  if (replies.size() == 1 && opts.replicas == 1)
+    return caf::none; // One node, as before clusters: nothing to agree on.
+  view.cluster = map.describe(view.nodes);
+  caf::scoped_actor self{sys};
+  for (size_t k = 0; k < replies.size(); ++k) {
+    auto desc = "node " + std::to_string(k + 1) + " of " + view.cluster;
+    caf::error err;
+    self->request(replies[k].front, opts.connect_timeout,
+                  cluster_atom::value, desc)
+      .receive([](caf::ok_atom) {},
+               [&](caf::error& x) {
+                 if (x.category() == error_category)
+                   err = make_error(static_cast<errc>(x.code()),
+                                    "the cache node at " + view.nodes[k]
+                                      + " refused its place: "
+                                      + context_of(x));
+                 else
+                   err = remote_error(view, k, x);
+               });
+    if (err)
+      return err;
+  }
+  return caf::none;
+}
+
+record cluster_stats(instance_state& st, const cache_view& cache) {
+  auto nodes = record::array();
+  std::vector<bool> up(cache.fronts.size(), false);
+  caf::scoped_actor self{st.sys};
+  for (size_t k = 0; k < cache.fronts.size(); ++k) {
+    record x{{"node", cache.nodes[k]}};
+    self
+      ->request(cache.fronts[k], cache.opts.connect_timeout,
+                stats_atom::value)
+      .receive(
+        [&](record& y) {
+          up[k] = true;
+          x["up"] = true;
+          x["records"] = y["records"];
+        },
+        [&](caf::error& err) {
+          x["up"] = false;
+          x["error"] = render(remote_error(cache, k, err));
+        });
+    nodes.push_back(std::move(x));
+  }
+  auto parts = record::array();
+  for (size_t p = 0; p < cache.copies.size(); ++p) {
+    auto copies = record::array();
+    auto answers = record::array();
+    for (auto k : cache.copy_nodes[p]) {
+      copies.push_back(cache.nodes[k]);
+      answers.push_back(static_cast<bool>(up[k]));
+    }
+    parts.push_back({{"partition", p + 1},
+                     {"replicas", std::move(copies)},
+                     {"up", std::move(answers)}});
+  }
+  return {{"map", cache.cluster.empty() ? cache.peer : cache.cluster},
+          {"replicas", cache.opts.replicas},
+          {"nodes", std::move(nodes)},
+          {"partitions", std::move(parts)}};
+}
+
+} // namespace supercache::detail
