@@ -1,0 +1,87 @@
+// A cluster over TLS: three TLS cache nodes (mutual certificates,
+// tests/pki), a producer node with replicas = 2 that streams to all of
+// them, and a producer with a stranger's certificate refused at connect.
+
+#include <chrono>
+#include <csignal>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "tests/pki/pki.hpp"
+#include "tests/process.hpp"
+
+using namespace std::chrono_literals;
+using namespace supercache::testing;
+
+namespace {
+
+/// Returns `n` NDJSON records over `keys` keys.
+std::string tls_records(int n, int keys) {
+  std::string result;
+  for (int i = 0; i < n; ++i)
+    result += "[" + std::to_string(i % keys) + ",\"v\"," + std::to_string(i)
+              + "]\n";
+  return result;
+}
+
+/// Runs a producer node with `tls` arguments against the cluster `list`
+/// reading `input`; returns its exit status (fails the test on a hang).
+int run_producer(const std::string& list, std::vector<std::string> tls,
+                 const std::string& input, std::string& out,
+                 std::string& err) {
+  process producer{node_args({"--supercache.role=\"producer\"",
+                              "--supercache.remote=" + in_quotes(list),
+                              "--supercache.replicas=2",
+                              "--supercache.input=" + in_quotes(input)},
+                             std::move(tls))};
+  auto status = producer.wait_for_exit(90s);
+  REQUIRE_MESSAGE(status, "the producer hangs: " << producer.err());
+  out = producer.out();
+  err = producer.err();
+  return *status;
+}
+
+} // namespace
+
+TEST_CASE("every link of a TLS cluster uses TLS: a producer with a valid "
+          "certificate stores every key on three TLS cache nodes, one with a "
+          "stranger's certificate is refused") {
+  constexpr int records = 6'000;
+  constexpr int keys = 1'500;
+  input_file input{tls_records(records, keys)};
+  std::vector<std::unique_ptr<process>> nodes;
+  std::string list;
+  for (int k = 0; k < 3; ++k) {
+    nodes.push_back(std::make_unique<process>(
+      node_args({"--supercache.role=\"cache\"", "--supercache.partitions=3"},
+                tls_args("cache"))));
+    auto listening = event(nodes.back()->read_line(30s));
+    REQUIRE_MESSAGE(listening["event"] == "listening", nodes.back()->err());
+    CHECK_EQ(listening["tls"], true);
+    list += (list.empty() ? "" : ",") + std::string{"127.0.0.1:"}
+            + std::to_string(listening["port"].get<uint16_t>());
+  }
+  std::string out, err;
+  auto stranger = run_producer(list, tls_args("stranger", "stranger-ca"),
+                               input.path.string(), out, err);
+  CHECK_NE(stranger, 0);
+  CHECK_NE(err.find("supercache::unreachable"), std::string::npos);
+  auto status = run_producer(list, tls_args("producer"), input.path.string(),
+                             out, err);
+  REQUIRE_MESSAGE(status == 0, err);
+  auto done = event(out.substr(0, out.find('\n')));
+  CHECK_EQ(done["accepted"], records);
+  CHECK_EQ(done["stored"], keys);
+  CHECK_EQ(done["lost"], 0);
+  // Each partition is on two nodes: the nodes hold twice the keys.
+  uint64_t held = 0;
+  for (auto& node : nodes) {
+    node->kill(SIGTERM);
+    REQUIRE_EQ(node->wait_for_exit(30s), 0);
+    held += event(node->read_line(1s))["stored"].get<uint64_t>();
+  }
+  CHECK_EQ(held, 2u * keys);
+}
