@@ -308,6 +308,7 @@ nlohmann::json to_json(const buffer_counters& x) {
           {"erases", x.erases.load()},
           {"dropped", x.dropped.load()},
           {"lost", x.lost.load()},
+          {"replicas_lost", x.replicas_lost.load()},
           {"pending", x.pending()},
           {"batches", batches},
           {"avg_batch", batches > 0 ? static_cast<double>(written) / batches

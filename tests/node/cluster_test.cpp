@@ -214,6 +214,9 @@ TEST_CASE("a cache node killed mid-ingest costs no accepted record with "
     CHECK_EQ(done["lost"], 0);
     CHECK_NE(p->err().find("127.0.0.1:" + c.ports[1] + " went away"),
              std::string::npos);
+    // Each of its 2 buffers (one per scheduler thread) dropped its lanes to
+    // the 4 partitions of the lost node: 1, 2, 4, 5 (core/cluster_map.hpp).
+    CHECK_EQ(done["replicas_lost"], 8);
   }
   CHECK_EQ(check_copies_agree(c, {true, false, true}), 2u * keys);
 }
