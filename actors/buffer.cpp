@@ -270,13 +270,12 @@ void give_up(buffer_actor_ptr self, size_t i, const caf::error& reason) {
       where += " " + st.settings.lane_node[lane];
     where += st.lanes_of[p].size() > 1 ? " (every replica)" : "";
   }
-  st.failure = make_error(errc::unreachable,
-                          "cache partition " + std::to_string(p + 1) + " "
-                            + where + " went away (" + render(reason)
-                            + ")");
+  auto why = "cache partition " + std::to_string(p + 1) + " " + where
+             + " went away (" + render(reason) + ")";
+  st.failure = make_error(errc::unreachable, why);
   auto& ctr = *st.settings.counters;
   if (!ctr.unreachable.load(std::memory_order_acquire)) {
-    ctr.failure_reason = render(st.failure);
+    ctr.failure_reason = std::move(why);
     ctr.unreachable.store(true, std::memory_order_release);
   }
   auto held = ctr.pending();

@@ -1,6 +1,8 @@
 // A producer's cluster: placing the partitions of several cache nodes
 // (core/cluster_map.hpp), telling each node its place, and its stats.
 
+#include <cstdio>
+
 #include <caf/scoped_actor.hpp>
 
 #include <supercache/supercache.hpp>
@@ -26,18 +28,25 @@ std::string context_of(const caf::error& err) {
 caf::error assemble_cluster(caf::actor_system& sys, cache_view& view,
                             std::vector<node_reply>& replies) {
   auto& opts = view.opts;
-  auto& first = replies.front();
+  size_t first_up = 0;
+  while (first_up < replies.size() && replies[first_up].down)
+    ++first_up;
+  if (first_up == replies.size())
+    return replies.front().down; // no node answered
+  auto& first = replies[first_up];
   auto parts = first.partitions.size();
   auto type = first.settings.value("table-type", "set");
-  for (size_t k = 1; k < replies.size(); ++k) {
+  for (size_t k = first_up + 1; k < replies.size(); ++k) {
     auto& x = replies[k];
+    if (x.down)
+      continue;
     auto other = x.settings.value("table-type", "set");
     if (x.partitions.size() != parts || other != type)
       return make_error(errc::invalid_option,
                         "the cache node at " + view.nodes[k] + " has "
                           + std::to_string(x.partitions.size())
                           + " partitions of table-type " + other
-                          + ", the cache node at " + view.nodes[0] + " "
+                          + ", the cache node at " + view.nodes[first_up] + " "
                           + std::to_string(parts) + " of " + type
                           + ": start every node of a cluster with the same "
                             "partitions and table-type");
@@ -50,16 +59,34 @@ caf::error assemble_cluster(caf::actor_system& sys, cache_view& view,
   view.copies.resize(parts);
   view.copy_nodes.resize(parts);
   for (size_t p = 0; p < parts; ++p) {
-    view.copy_nodes[p] = map.nodes_of(p);
-    for (auto k : view.copy_nodes[p])
+    std::string gone;
+    for (auto k : map.nodes_of(p)) {
+      if (replies[k].down) {
+        gone += (gone.empty() ? "" : "; ") + render(replies[k].down);
+        continue;
+      }
+      view.copy_nodes[p].push_back(k);
       view.copies[p].push_back(replies[k].partitions[p]);
+    }
+    if (view.copies[p].empty())
+      return make_error(errc::unreachable,
+                        "cache partition " + std::to_string(p + 1)
+                          + " has no copy that answers: " + gone);
     view.partitions[p] = view.copies[p].front();
   }
+  for (size_t k = 0; k < replies.size(); ++k)
+    if (replies[k].down)
+      std::fprintf(stderr,
+                   "supercache: connect: %s; its partitions go on with "
+                   "their other replicas\n",
+                   render(replies[k].down).c_str());
   if (replies.size() == 1 && opts.replicas == 1)
     return caf::none; // One node, as before clusters: nothing to agree on.
   view.cluster = map.describe(view.nodes);
   caf::scoped_actor self{sys};
   for (size_t k = 0; k < replies.size(); ++k) {
+    if (replies[k].down)
+      continue;
     auto desc = "node " + std::to_string(k + 1) + " of " + view.cluster;
     caf::error err;
     self->request(replies[k].front, opts.connect_timeout,
@@ -86,6 +113,12 @@ record cluster_stats(instance_state& st, const cache_view& cache) {
   caf::scoped_actor self{st.sys};
   for (size_t k = 0; k < cache.fronts.size(); ++k) {
     record x{{"node", cache.nodes[k]}};
+    if (!cache.fronts[k]) {
+      x["up"] = false;
+      x["error"] = "did not answer at connect";
+      nodes.push_back(std::move(x));
+      continue;
+    }
     self
       ->request(cache.fronts[k], cache.opts.connect_timeout,
                 stats_atom::value)
@@ -105,7 +138,9 @@ record cluster_stats(instance_state& st, const cache_view& cache) {
   for (size_t p = 0; p < cache.copies.size(); ++p) {
     auto copies = record::array();
     auto answers = record::array();
-    for (auto k : cache.copy_nodes[p]) {
+    cluster_map map{cache.nodes.size(), cache.copies.size(),
+                    cache.opts.replicas};
+    for (auto k : map.nodes_of(p)) {
       copies.push_back(cache.nodes[k]);
       answers.push_back(static_cast<bool>(up[k]));
     }

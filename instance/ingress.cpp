@@ -51,9 +51,8 @@ caf::error detail::offer(instance_state& st, const record& x, bool erase) {
       auto& ctr = *st.counters->slots[index];
       if (ctr.unreachable.load(std::memory_order_acquire))
         return make_error(errc::unreachable,
-                          "the cache node at " + st.peer
-                            + " went away (" + ctr.failure_reason
-                            + "); records accepted since the last flush may "
+                          ctr.failure_reason
+                            + "; records accepted since the last flush may "
                               "be lost (see stats: lost)");
       auto decision = admit(ctr, st.max_pending, st.overflow, may_wait);
       if (decision == admission::wait) {

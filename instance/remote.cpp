@@ -2,6 +2,7 @@
 
 #include <supercache/instance.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -270,12 +271,13 @@ caf::error check_peer(const options& opts, const std::string& peer,
 caf::expected<node_reply> ask_node_at(caf::actor_system& sys, bool tls,
                                       const options& opts, const endpoint& ep,
                                       const std::string& peer) {
-  auto front = remote_front(sys, tls, ep, opts.connect_timeout, peer);
-  if (!front)
-    return std::move(front.error());
   node_reply result;
+  auto front = remote_front(sys, tls, ep, opts.connect_timeout, peer);
+  if (!front) {
+    result.down = std::move(front.error());
+    return result;
+  }
   result.front = std::move(*front);
-  caf::error err;
   {
     caf::scoped_actor self{sys};
     self->request(result.front, opts.connect_timeout, caf::get_atom::value)
@@ -288,12 +290,14 @@ caf::expected<node_reply> ask_node_at(caf::actor_system& sys, bool tls,
           cache_view tmp;
           tmp.opts = opts;
           tmp.peer = peer;
-          err = remote_error(tmp, x);
+          result.down = remote_error(tmp, x);
         });
   }
-  if (!err)
-    err = check_peer(opts, peer, result.partitions, result.settings);
-  if (err)
+  if (result.down) {
+    result.front = nullptr;
+    return result;
+  }
+  if (auto err = check_peer(opts, peer, result.partitions, result.settings))
     return err;
   return result;
 }
@@ -395,13 +399,19 @@ caf::error instance::connect(const options& opts) {
     auto& name = names[k];
     auto reply = ask_node_at(sys, *tls, opts, (*eps)[k], name);
     if (!reply)
-      return std::move(reply.error());
+      return std::move(reply.error()); // it answered, and not as it should
+    // A single node must answer; in a cluster, partitions whose node does
+    // not go on with their other copies (assemble_cluster).
+    if (reply->down && eps->size() == 1)
+      return std::move(reply->down);
     view->nodes.push_back(std::move(name));
     replies.push_back(std::move(*reply));
   }
   if (auto err = assemble_cluster(sys, *view, replies))
     return err;
-  auto& settings = replies.front().settings;
+  auto& settings = std::find_if(replies.begin(), replies.end(),
+                                [](auto& x) { return !x.down; })
+                     ->settings;
   auto workers = std::max<size_t>(sys.scheduler().num_workers(), 1);
   if (view->opts.buffers == 0)
     view->opts.buffers = std::min(workers, max_registered_id);

@@ -291,18 +291,24 @@ struct node_reply {
   caf::actor front;
   std::vector<caf::actor> partitions;
   record settings;
+  /// Why the node did not answer (`errc::unreachable`); then the rest is
+  /// empty.
+  caf::error down;
 };
 
 /// Connects to the cache node at `ep` (named `peer` in errors) and checks
-/// its partitions and settings against `opts` (remote.cpp).
+/// its partitions and settings against `opts` (remote.cpp): a node that
+/// does not answer gives a reply with `down` set, one that answers wrongly
+/// an error.
 caf::expected<node_reply> ask_node_at(caf::actor_system& sys, bool tls,
                                       const options& opts, const endpoint& ep,
                                       const std::string& peer);
 
 /// Builds the cluster of `view` (its `opts` and `nodes` set) from the
 /// nodes' `replies`, in list order: checks that they agree, places the
-/// partitions (core/cluster_map.hpp) and tells every node its place
-/// (cluster.cpp).
+/// partitions (core/cluster_map.hpp) on the nodes that answered, fails
+/// with `unreachable` if a partition has no copy left, and tells every
+/// node that answered its place (cluster.cpp).
 caf::error assemble_cluster(caf::actor_system& sys, cache_view& view,
                             std::vector<node_reply>& replies);
 

@@ -184,8 +184,8 @@ TEST_CASE("two producers stream to three cache nodes with replicas = 2: "
 }
 
 TEST_CASE("a cache node killed mid-ingest costs no accepted record with "
-          "replicas = 2: both producers exit 0 and every key is readable "
-          "from the nodes left") {
+          "replicas = 2: both producers exit 0, the copies left agree, and a "
+          "producer connecting afterwards reads every key") {
   signal(SIGPIPE, SIG_IGN);
   constexpr int keys = 4'000;
   three_nodes c;
@@ -219,6 +219,31 @@ TEST_CASE("a cache node killed mid-ingest costs no accepted record with "
     CHECK_EQ(done["replicas_lost"], 8);
   }
   CHECK_EQ(check_copies_agree(c, {true, false, true}), 2u * keys);
+  // A producer that connects now, with the same list, reads every key from
+  // the copies left.
+  reader r;
+  supercache::instance inst{r.sys};
+  supercache::options opts;
+  opts.remote = c.list();
+  opts.replicas = 2;
+  opts.buffers = 1;
+  REQUIRE_EQ(inst.connect(opts), caf::none);
+  auto n = inst.size();
+  REQUIRE(n);
+  CHECK_EQ(*n, 2u * keys);
+  int wrong = 0;
+  for (int k = 0; k < 2 * keys; ++k) {
+    auto found = inst.get(supercache::record::array({k, nullptr}));
+    REQUIRE(found);
+    if (found->size() != 1 || (*found)[0][2] != k % keys) // [k, "v", i]
+      ++wrong;
+  }
+  CHECK_EQ(wrong, 0);
+  auto stats = inst.stats();
+  REQUIRE(stats);
+  CHECK_EQ((*stats)["cluster"]["nodes"][1]["up"], false);
+  CHECK_EQ((*stats)["cluster"]["partitions"][0]["up"][1], false);
+  REQUIRE_EQ(inst.stop(), caf::none);
 }
 
 TEST_CASE("losing every copy of a partition makes the producers exit 1 "
