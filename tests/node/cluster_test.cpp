@@ -129,6 +129,30 @@ uint64_t check_copies_agree(const three_nodes& c, std::vector<bool> up) {
   return total;
 }
 
+/// Connects `inst` to the cluster `list` with replicas = 2 and checks that it
+/// holds exactly `n` records, keys 0 .. n-1, key `k` as `[k, "v",
+/// value_of(k)]`.
+template <class F>
+void read_back(supercache::instance& inst, const std::string& list, int n,
+               F value_of) {
+  supercache::options opts;
+  opts.remote = list;
+  opts.replicas = 2;
+  opts.buffers = 1;
+  REQUIRE_EQ(inst.connect(opts), caf::none);
+  auto size = inst.size();
+  REQUIRE(size);
+  CHECK_EQ(*size, static_cast<size_t>(n));
+  int wrong = 0;
+  for (int k = 0; k < n; ++k) {
+    auto found = inst.get(supercache::record::array({k, nullptr}));
+    REQUIRE(found);
+    if (found->size() != 1 || (*found)[0][2] != value_of(k))
+      ++wrong;
+  }
+  CHECK_EQ(wrong, 0);
+}
+
 } // namespace
 
 TEST_CASE("two producers stream to three cache nodes with replicas = 2: "
@@ -155,24 +179,10 @@ TEST_CASE("two producers stream to three cache nodes with replicas = 2: "
   // Read every key back through the cluster.
   reader r;
   supercache::instance inst{r.sys};
-  supercache::options opts;
-  opts.remote = c.list();
-  opts.replicas = 2;
-  opts.buffers = 1;
-  REQUIRE_EQ(inst.connect(opts), caf::none);
-  auto n = inst.size();
-  REQUIRE(n);
-  CHECK_EQ(*n, 2u * keys);
-  int wrong = 0;
-  for (int k = 0; k < 2 * keys; ++k) {
-    auto found = inst.get(supercache::record::array({k, nullptr}));
-    REQUIRE(found);
+  read_back(inst, c.list(), 2 * keys, [&](int k) {
     auto key = k % keys;
-    auto last = (records - 1 - key) / keys * keys + key;
-    if (found->size() != 1 || (*found)[0][2] != last)
-      ++wrong;
-  }
-  CHECK_EQ(wrong, 0);
+    return (records - 1 - key) / keys * keys + key; // the last i of key
+  });
   auto stats = inst.stats();
   REQUIRE(stats);
   auto& cluster = (*stats)["cluster"];
@@ -223,22 +233,7 @@ TEST_CASE("a cache node killed mid-ingest costs no accepted record with "
   // the copies left.
   reader r;
   supercache::instance inst{r.sys};
-  supercache::options opts;
-  opts.remote = c.list();
-  opts.replicas = 2;
-  opts.buffers = 1;
-  REQUIRE_EQ(inst.connect(opts), caf::none);
-  auto n = inst.size();
-  REQUIRE(n);
-  CHECK_EQ(*n, 2u * keys);
-  int wrong = 0;
-  for (int k = 0; k < 2 * keys; ++k) {
-    auto found = inst.get(supercache::record::array({k, nullptr}));
-    REQUIRE(found);
-    if (found->size() != 1 || (*found)[0][2] != k % keys) // [k, "v", i]
-      ++wrong;
-  }
-  CHECK_EQ(wrong, 0);
+  read_back(inst, c.list(), 2 * keys, [&](int k) { return k % keys; });
   auto stats = inst.stats();
   REQUIRE(stats);
   CHECK_EQ((*stats)["cluster"]["nodes"][1]["up"], false);
