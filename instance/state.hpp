@@ -286,6 +286,14 @@ caf::error offer(instance_state& st, const record& x, bool erase);
 /// Returns the layout settings a front reports to producers.
 record settings_of(const options& opts);
 
+/// Returns the actor published at `ep`, over TLS if `tls`, waiting at most
+/// `timeout`; `errc::unreachable` naming `peer` otherwise (connection.cpp,
+/// which says what is left when the deadline passes).
+caf::expected<caf::actor> remote_front(caf::actor_system& sys, bool tls,
+                                       const endpoint& ep,
+                                       caf::timespan timeout,
+                                       const std::string& peer);
+
 /// What a cache node's front answered at connect.
 struct node_reply {
   caf::actor front;
