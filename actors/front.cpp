@@ -36,6 +36,12 @@ caf::behavior front_actor(guarded_actor* self, front_hooks hooks) {
   // The cluster the first producer placed this node in; empty before.
   auto cluster = std::make_shared<std::string>();
   return {
+    [=](cluster_atom) -> caf::result<std::string, uint64_t> {
+      auto n = hooks.size();
+      if (!n)
+        return std::move(n.error());
+      return {*cluster, static_cast<uint64_t>(*n)};
+    },
     [=](cluster_atom, const std::string& desc) -> caf::result<caf::ok_atom> {
       if (desc.empty() || desc.size() > max_cluster_description)
         return make_error(errc::invalid_option,

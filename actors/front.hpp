@@ -21,6 +21,10 @@
 ///   and answered `ok_atom`; a later one must equal it, else it is refused
 ///   with `errc::invalid_option` naming both, so producers that disagree
 ///   about the map cannot both write to this node.
+/// - `(cluster_atom)`: replies `(std::string place, uint64_t records)`: the
+///   place kept (empty if none yet) and the records held, so that a
+///   producer tells a node that restarted empty in a running cluster from
+///   a new one.
 /// - `(size_atom)`: replies the records in all partitions (`uint64_t`).
 /// - `(stats_atom)`: replies the cache's `supercache::stats()` (`record`).
 ///

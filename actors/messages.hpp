@@ -23,6 +23,7 @@
 /// | `(size_atom)`                        | cache  | any actor        | `uint64_t`                |
 /// | `(stats_atom)`                       | both   | any actor        | counters as `record`      |
 /// | `(reclaim_atom)`                     | cache  | itself (timer)   | none                      |
+/// | `(cluster_atom)`                     | front  | remote `connect` | `(std::string place, uint64_t records)` |
 /// | `(cluster_atom, std::string)`        | front  | remote `connect` | `ok_atom`, or `invalid_option` naming both clusters |
 ///
 /// `stop_atom`, `entry`, `reopen_atom` and `watch_atom`/`retry_atom` are

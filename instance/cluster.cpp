@@ -1,6 +1,7 @@
 // A producer's cluster: placing the partitions of several cache nodes
 // (core/cluster_map.hpp), telling each node its place, and its stats.
 
+#include <algorithm>
 #include <cstdio>
 
 #include <caf/scoped_actor.hpp>
@@ -21,6 +22,43 @@ std::string context_of(const caf::error& err) {
       && err.context().match_elements<std::string>())
     return err.context().get_as<std::string>(0);
   return render(err);
+}
+
+/// Marks as down every node in `replies` that holds no place while another
+/// holds a place and records: it restarted empty in a running cluster, and
+/// until it copies its partitions from their other copies (rejoin, not
+/// built) it would answer reads without the records written before.
+caf::error leave_out_restarted(caf::actor_system& sys, const cache_view& view,
+                               std::vector<node_reply>& replies) {
+  std::vector<bool> placed(replies.size(), false);
+  bool running = false;
+  caf::scoped_actor self{sys};
+  for (size_t k = 0; k < replies.size(); ++k) {
+    if (replies[k].down)
+      continue;
+    caf::error err;
+    self->request(replies[k].front, view.opts.connect_timeout,
+                  cluster_atom::value)
+      .receive(
+        [&](std::string& place, uint64_t records) {
+          placed[k] = !place.empty();
+          running = running || (placed[k] && records > 0);
+        },
+        [&](caf::error& x) { err = remote_error(view, k, x); });
+    if (err)
+      replies[k].down = std::move(err);
+  }
+  if (!running)
+    return caf::none;
+  for (size_t k = 0; k < replies.size(); ++k)
+    if (!replies[k].down && !placed[k])
+      replies[k].down = make_error(
+        errc::unreachable,
+        "the cache node at " + view.nodes[k]
+          + " has no place yet while other nodes of the cluster hold "
+            "records: it restarted empty, and it does not copy its "
+            "partitions from their other replicas (rejoin is not built)");
+  return caf::none;
 }
 
 } // namespace
@@ -51,10 +89,13 @@ caf::error assemble_cluster(caf::actor_system& sys, cache_view& view,
                           + ": start every node of a cluster with the same "
                             "partitions and table-type");
   }
+  if (replies.size() > 1 || opts.replicas > 1)
+    if (auto err = leave_out_restarted(sys, view, replies))
+      return err;
   cluster_map map{replies.size(), parts, opts.replicas};
   view.remote = first.front;
   for (auto& x : replies)
-    view.fronts.push_back(x.front);
+    view.fronts.push_back(x.front); // also a restarted node's, for stats
   view.partitions.resize(parts);
   view.copies.resize(parts);
   view.copy_nodes.resize(parts);
@@ -137,16 +178,19 @@ record cluster_stats(instance_state& st, const cache_view& cache) {
   auto parts = record::array();
   for (size_t p = 0; p < cache.copies.size(); ++p) {
     auto copies = record::array();
-    auto answers = record::array();
+    auto in_sync = record::array();
     cluster_map map{cache.nodes.size(), cache.copies.size(),
                     cache.opts.replicas};
+    auto& used = cache.copy_nodes[p];
     for (auto k : map.nodes_of(p)) {
       copies.push_back(cache.nodes[k]);
-      answers.push_back(static_cast<bool>(up[k]));
+      in_sync.push_back(up[k]
+                        && std::find(used.begin(), used.end(), k)
+                             != used.end());
     }
     parts.push_back({{"partition", p + 1},
                      {"replicas", std::move(copies)},
-                     {"up", std::move(answers)}});
+                     {"in_sync", std::move(in_sync)}});
   }
   return {{"map", cache.cluster.empty() ? cache.peer : cache.cluster},
           {"replicas", cache.opts.replicas},
