@@ -221,7 +221,7 @@ int ingest_and_report(caf::actor_system& sys, const node_config& opts,
          seconds > 0 ? static_cast<double>(res.accepted) / seconds : 0.0},
         {"dropped", (*stats)["dropped"]},
         {"lost", (*stats)["lost"]},
-        {"replicas_lost", (*stats)["replicas_lost"]},
+        {"replicas_lost", stats->value("replicas_lost", uint64_t{0})},
         {"interrupted", sig != 0}});
   return sig != 0 ? 128 + sig : 0;
 }

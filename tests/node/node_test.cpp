@@ -52,6 +52,7 @@ TEST_CASE("a standalone node ingests the shipped sample: 1200 accepted, 2 "
   CHECK_EQ(done["accepted"], 1200);
   CHECK_EQ(done["rejected"], 2);
   CHECK_EQ(done["stored"], 1000);
+  CHECK_EQ(done["replicas_lost"], 0); // a count, also without a cluster
   CHECK(done["seconds"].is_number());
   CHECK_NE(node.err().find("line 501: supercache::invalid_record"),
            std::string::npos);
