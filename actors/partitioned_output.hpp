@@ -68,6 +68,12 @@ public:
   /// every live lane of it shipped them.
   void groups(const std::vector<uint32_t>& group_of) {
     group_of_.assign(group_of.begin(), group_of.end());
+    members_.clear();
+    for (size_t i = 0; i < group_of_.size(); ++i) {
+      if (group_of_[i] >= members_.size())
+        members_.resize(group_of_[i] + 1);
+      members_[group_of_[i]].push_back(i);
+    }
   }
 
   /// Retires lane `i`: drops its queue and stops waiting for it.
@@ -269,13 +275,20 @@ private:
   }
 
   /// Counts as written the records of group `g` that every live lane of it
-  /// shipped (all of them once no lane is left: they went nowhere, and the
-  /// buffer counts them lost).
+  /// shipped (nothing more once no lane is left: the buffer then gives up
+  /// and counts what it held as lost).
   void advance(size_t g) {
     uint64_t least = std::numeric_limits<uint64_t>::max();
-    for (size_t i = 0; i < group_of_.size(); ++i)
-      if (group_of_[i] == g && !retired_[i])
-        least = std::min(least, lane_records_[i]);
+    if (members_.empty()) {
+      // One lane per group, lane `g` (no replicas): no search on the hot
+      // path.
+      if (!retired_[g])
+        least = lane_records_[g];
+    } else {
+      for (auto i : members_[g])
+        if (!retired_[i])
+          least = std::min(least, lane_records_[i]);
+    }
     if (least == std::numeric_limits<uint64_t>::max())
       return;
     if (least > group_written_[g]) {
@@ -292,6 +305,10 @@ private:
   /// each group (shipped on every live lane of it).
   std::vector<size_t> group_of_;
   std::vector<uint64_t> group_written_;
+
+  /// The lanes of each group; empty without replicas (lane `g` is group
+  /// `g`).
+  std::vector<std::vector<size_t>> members_;
 
   /// Records (no barriers) shipped on each lane, and the retired lanes.
   std::vector<uint64_t> lane_records_;
