@@ -260,13 +260,22 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
     },
     [=](refused_atom, uint64_t n) {
       // Records of this buffer that a partition could not decode are lost;
-      // only the buffer's own partitions say so.
-      auto& parts = self->state.partitions;
+      // only the buffer's own partitions say so, and with replicas only
+      // the first live copy of a partition: every copy refuses the same
+      // records, and each counts once.
+      auto& st = self->state;
       auto sender = self->current_sender();
-      if (std::any_of(parts.begin(), parts.end(), [&](const caf::actor& p) {
-            return p && p.address() == sender;
-          }))
-        self->state.settings.counters->lost.fetch_add(n);
+      for (size_t i = 0; i < st.partitions.size(); ++i) {
+        if (!st.partitions[i] || st.partitions[i].address() != sender)
+          continue;
+        for (auto lane : st.lanes_of[partition_of_lane(st, i)])
+          if (st.partitions[lane]) {
+            if (lane == i)
+              st.settings.counters->lost.fetch_add(n);
+            break;
+          }
+        return;
+      }
     },
     [=](reopen_atom, uint32_t partition, caf::actor& hdl) {
       if (self->refuse_remote("a reopen"))

@@ -171,7 +171,7 @@ caf::expected<endpoint> parse_endpoint(const std::string& x) {
   auto host = x.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2); // [::1]:4000
-  return endpoint{std::move(host), static_cast<uint16_t>(port)};
+  return endpoint{std::move(host), static_cast<uint16_t>(port), x};
 }
 
 caf::expected<std::vector<endpoint>> parse_endpoints(const std::string& x) {

@@ -22,29 +22,27 @@ namespace supercache {
 
 namespace detail {
 
-caf::error remote_error(const cache_view& cache, const caf::error& err) {
+caf::error remote_error(const std::string& peer, caf::timespan timeout,
+                        const caf::error& err) {
   if (err.category() == error_category)
     return err;
   if (err == caf::sec::request_timeout)
-    return make_error(errc::unreachable,
-                      "the cache node at " + cache.peer
-                        + " did not answer within "
-                        + caf::deep_to_string(cache.opts.connect_timeout));
-  return make_error(errc::unreachable, "the cache node at " + cache.peer
+    return make_error(errc::unreachable, "the cache node at " + peer
+                                           + " did not answer within "
+                                           + caf::deep_to_string(timeout));
+  return make_error(errc::unreachable, "the cache node at " + peer
                                          + " failed: " + render(err));
+}
+
+caf::error remote_error(const cache_view& cache, const caf::error& err) {
+  return remote_error(cache.peer, cache.opts.connect_timeout, err);
 }
 
 caf::error remote_error(const cache_view& cache, size_t node,
                         const caf::error& err) {
-  if (err.category() == error_category || node >= cache.nodes.size())
-    return remote_error(cache, err);
-  auto& peer = cache.nodes[node];
-  if (err == caf::sec::request_timeout)
-    return make_error(errc::unreachable,
-                      "the cache node at " + peer + " did not answer within "
-                        + caf::deep_to_string(cache.opts.connect_timeout));
-  return make_error(errc::unreachable, "the cache node at " + peer
-                                         + " failed: " + render(err));
+  return remote_error(node < cache.nodes.size() ? cache.nodes[node]
+                                                : cache.peer,
+                      cache.opts.connect_timeout, err);
 }
 
 caf::expected<size_t> remote_size(instance_state& st,
@@ -152,10 +150,7 @@ caf::expected<node_reply> ask_node_at(caf::actor_system& sys, bool tls,
           result.settings = std::move(xs);
         },
         [&](caf::error& x) {
-          cache_view tmp;
-          tmp.opts = opts;
-          tmp.peer = peer;
-          result.down = remote_error(tmp, x);
+          result.down = remote_error(peer, opts.connect_timeout, x);
         });
   }
   if (result.down) {
@@ -251,25 +246,16 @@ caf::error instance::connect(const options& opts) {
   view->opts = opts;
   view->peer = opts.remote;
   std::vector<node_reply> replies;
-  // Each node named as written in the list.
-  std::vector<std::string> names;
-  for (size_t first = 0;;) {
-    auto comma = opts.remote.find(',', first);
-    names.push_back(opts.remote.substr(first, comma - first));
-    if (comma == std::string::npos)
-      break;
-    first = comma + 1;
-  }
-  for (size_t k = 0; k < eps->size(); ++k) {
-    auto& name = names[k];
-    auto reply = ask_node_at(sys, *tls, opts, (*eps)[k], name);
+  for (auto& ep : *eps) {
+    // Each node named as written in the list.
+    auto reply = ask_node_at(sys, *tls, opts, ep, ep.text);
     if (!reply)
       return std::move(reply.error()); // it answered, and not as it should
     // A single node must answer; in a cluster, partitions whose node does
     // not go on with their other copies (assemble_cluster).
     if (reply->down && eps->size() == 1)
       return std::move(reply->down);
-    view->nodes.push_back(std::move(name));
+    view->nodes.push_back(ep.text);
     replies.push_back(std::move(*reply));
   }
   if (auto err = assemble_cluster(sys, *view, replies))

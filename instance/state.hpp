@@ -263,6 +263,11 @@ caf::error stop_buffers(instance_state& st);
 /// Spawns the instance's front and registers it. Callers hold the lock.
 caf::error start_front(const std::shared_ptr<instance_state>& st);
 
+/// Turns the failure of a request with `timeout` to the cache node at
+/// `peer` into `errc::unreachable` naming the node; our own errors pass.
+caf::error remote_error(const std::string& peer, caf::timespan timeout,
+                        const caf::error& err);
+
 /// Turns the failure of a request to the cache node of `cache` into
 /// `errc::unreachable` naming the node.
 caf::error remote_error(const cache_view& cache, const caf::error& err);

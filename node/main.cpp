@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <pthread.h>
@@ -44,6 +45,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "config/node_options.hpp"
+#include "core/cluster_map.hpp"
 #include "config/tls.hpp"
 #include "node/ingest.hpp"
 #include "node/input.hpp"
@@ -285,6 +287,48 @@ int run_cache(caf::actor_system& sys, const node_config& opts,
   return 0;
 }
 
+/// Returns whether the command line asks for `--dump-config`.
+bool dumps_config(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view{argv[i]} == "--dump-config")
+      return true;
+  return false;
+}
+
+/// Prints the cluster map of a producer's `remote` list behind CAF's
+/// `--dump-config`, as comments (core/cluster_map.hpp), for the partitions
+/// configured here: at connect a producer takes its cache nodes' count.
+void dump_cluster_map(const caf::actor_system_config& cfg) {
+  auto opts = supercache::options::from(cfg);
+  if (!opts || opts->remote.empty())
+    return;
+  auto eps = supercache::parse_endpoints(opts->remote);
+  if (!eps || opts->replicas == 0 || opts->replicas > eps->size())
+    return; // connect names what is wrong
+  if (opts->partitions == 0) {
+    // One per worker of each cache node: the rule, with the nodes numbered.
+    std::cout << "# cluster map of supercache.remote: partition p (1-based) "
+                 "on node ((p - 1) mod "
+              << eps->size() << ") + 1 and the next " << opts->replicas - 1
+              << " (wrapping), primary first; nodes:";
+    for (size_t k = 0; k < eps->size(); ++k)
+      std::cout << ' ' << k + 1 << '=' << (*eps)[k].text;
+    std::cout << std::endl;
+    return;
+  }
+  supercache::cluster_map map{eps->size(), opts->partitions, opts->replicas};
+  std::cout << "# cluster map of supercache.remote, for partitions = "
+            << opts->partitions << " (a producer takes its cache nodes' "
+            << "count at connect), primary first:\n";
+  for (size_t p = 0; p < map.partitions(); ++p) {
+    std::cout << "#   partition " << p + 1 << ":";
+    for (auto k : map.nodes_of(p))
+      std::cout << ' ' << (*eps)[k].text;
+    std::cout << '\n';
+  }
+  std::cout.flush();
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -300,8 +344,11 @@ int main(int argc, char** argv) {
   supercache::node::declare_options(cfg);
   if (auto err = cfg.parse(argc, argv, "caf-application.conf"))
     return fail("configuration", err, 2);
-  if (cfg.cli_helptext_printed)
+  if (cfg.cli_helptext_printed) {
+    if (dumps_config(argc, argv))
+      dump_cluster_map(cfg);
     return 0;
+  }
   auto lib_opts = supercache::options::from(cfg);
   if (!lib_opts)
     return fail("configuration", lib_opts.error(), 2);

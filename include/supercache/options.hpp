@@ -45,6 +45,8 @@ std::optional<overflow_policy> overflow_policy_from(const std::string& x);
 struct endpoint {
   std::string host;
   uint16_t port = 0;
+  /// The entry as written (`HOST:PORT`), to name the node in messages.
+  std::string text;
 };
 
 /// Parses `HOST:PORT` (port 1..65535); `errc::invalid_option` naming `x`

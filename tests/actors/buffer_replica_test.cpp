@@ -112,3 +112,20 @@ TEST_CASE_FIXTURE(replica_fixture,
   CHECK(counters->unreachable.load());
   CHECK_EQ(counters->replicas_lost.load(), 1u);
 }
+
+TEST_CASE_FIXTURE(replica_fixture,
+                  "records that both copies refuse are counted lost once, "
+                  "from the first live copy, and from the other once the "
+                  "first is gone") {
+  // Both copies refuse the same records (as a node's checks would).
+  caf::send_as(copies[1], buf, refused_atom::value, uint64_t{3});
+  caf::send_as(copies[0], buf, refused_atom::value, uint64_t{3});
+  run_streams();
+  CHECK_EQ(counters->lost.load(), 3u);
+  send_local_exit(copies[0], caf::exit_reason::kill);
+  run_streams();
+  REQUIRE_EQ(counters->replicas_lost.load(), 1u);
+  caf::send_as(copies[1], buf, refused_atom::value, uint64_t{2});
+  run_streams();
+  CHECK_EQ(counters->lost.load(), 5u);
+}

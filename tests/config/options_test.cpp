@@ -330,6 +330,7 @@ TEST_CASE("parse_endpoint splits HOST:PORT and accepts a bracketed IPv6 "
   REQUIRE(b);
   CHECK_EQ(b->host, "::1");
   CHECK_EQ(b->port, 65535);
+  CHECK_EQ(b->text, "[::1]:65535");
   for (auto bad : {"", "host", "host:", "host:x1", "host:123456", ":1"})
     CHECK_FALSE(supercache::parse_endpoint(bad));
 }
@@ -341,6 +342,7 @@ TEST_CASE("parse_endpoints reads a cluster list in order and names an entry "
   REQUIRE_EQ(xs->size(), 3u);
   CHECK_EQ((*xs)[1].host, "::1");
   CHECK_EQ((*xs)[2].port, 3);
+  CHECK_EQ((*xs)[1].text, "[::1]:2");
   auto one = supercache::parse_endpoints("a:1");
   REQUIRE(one);
   CHECK_EQ(one->size(), 1u);

@@ -118,6 +118,21 @@ TEST_CASE("the node's --long-help lists its options and --dump-config shows "
   CHECK_NE(dump.out().find("role = \"cache\""), std::string::npos);
   CHECK_NE(dump.out().find("port = 4711"), std::string::npos);
   CHECK_NE(dump.out().find("heartbeat-interval = 1s"), std::string::npos);
+  CHECK_EQ(dump.out().find("cluster map"), std::string::npos);
+}
+
+TEST_CASE("a producer's --dump-config shows the cluster map of its remote "
+          "list: each partition's nodes, primary first") {
+  process dump{node_args({"--dump-config", "--supercache.role=\"producer\"",
+                          "--supercache.remote=\"a:1,b:2,c:3\"",
+                          "--supercache.partitions=4",
+                          "--supercache.replicas=2"})};
+  REQUIRE_EQ(dump.wait_for_exit(30s), 0);
+  auto out = dump.out();
+  CHECK_NE(out.find("for partitions = 4"), std::string::npos);
+  CHECK_NE(out.find("#   partition 1: a:1 b:2\n"), std::string::npos);
+  CHECK_NE(out.find("#   partition 3: c:3 a:1\n"), std::string::npos);
+  CHECK_NE(out.find("#   partition 4: a:1 b:2\n"), std::string::npos);
 }
 
 TEST_CASE("a directory as input makes the node exit 1 with a message naming "
