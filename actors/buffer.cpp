@@ -263,15 +263,15 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
       // only the buffer's own partitions say so, and with replicas only
       // the first live copy of a partition: every copy refuses the same
       // records, and each counts once.
-      auto& st = self->state;
+      auto& state = self->state;
       auto sender = self->current_sender();
-      for (size_t i = 0; i < st.partitions.size(); ++i) {
-        if (!st.partitions[i] || st.partitions[i].address() != sender)
+      for (size_t i = 0; i < state.partitions.size(); ++i) {
+        if (!state.partitions[i] || state.partitions[i].address() != sender)
           continue;
-        for (auto lane : st.lanes_of[partition_of_lane(st, i)])
-          if (st.partitions[lane]) {
+        for (auto lane : state.lanes_of[partition_of_lane(state, i)])
+          if (state.partitions[lane]) {
             if (lane == i)
-              st.settings.counters->lost.fetch_add(n);
+              state.settings.counters->lost.fetch_add(n);
             break;
           }
         return;

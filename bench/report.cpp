@@ -122,7 +122,11 @@ void print_memory(const json& m) {
   if (!m.is_object() || !m.contains("peak_rss_kb"))
     return;
   auto mib = [&](const char* key) { return m[key].get<double>() / 1024; };
-  std::printf("  6 memory (%s)\n", m.value("source", "").c_str());
+  std::printf("  6 memory (%s%s)\n", m.value("source", "").c_str(),
+              m.value("freed_pages_returned", false)
+                ? "; freed pages returned at once, as supercache-node does "
+                  "with max-records"
+                : "");
   std::printf("    peak RSS %.1f MiB; RSS before %.1f MiB, when producers "
               "returned %.1f MiB (%zu pending), after flush %.1f MiB\n",
               mib("peak_rss_kb"), mib("rss_before_kb"),

@@ -3,6 +3,7 @@
 #include <supercache/supercache.hpp>
 
 #include <cstdlib>
+#include <string_view>
 
 #ifdef SUPERCACHE_WITH_MIMALLOC
 #  include <mimalloc.h>
@@ -27,6 +28,19 @@ const char* allocator() noexcept {
     return "mimalloc";
 #endif
   return "system";
+}
+
+bool return_freed_pages() noexcept {
+#ifdef SUPERCACHE_WITH_MIMALLOC
+  if (std::getenv("MIMALLOC_DECOMMIT_DELAY") != nullptr
+      || std::getenv("MIMALLOC_RESET_DELAY") != nullptr
+      || std::string_view{allocator()} != "mimalloc")
+    return false;
+  mi_option_set(mi_option_decommit_delay, 0);
+  return true;
+#else
+  return false;
+#endif
 }
 
 } // namespace supercache

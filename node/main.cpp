@@ -357,6 +357,9 @@ int main(int argc, char** argv) {
     return fail("configuration", node_opts.error(), 2);
   node_config opts{std::move(*lib_opts), std::move(*node_opts)};
   auto role = opts.node.role;
+  // A bounded cache evicts all the time: keep its RSS to what it holds.
+  if (role != node_role::producer && opts.lib.max_records > 0)
+    supercache::return_freed_pages();
   if (role != node_role::standalone) {
     // TLS when CAF's [openssl] keys say so (options::from refused a partial
     // setting); a cache without it listens on loopback only.

@@ -157,6 +157,16 @@ bool mimalloc_linked() noexcept;
 /// Returns the malloc in effect in this process: `"mimalloc"` or `"system"`.
 const char* allocator() noexcept;
 
+/// Makes mimalloc, if linked, give the pages of freed memory back to the OS
+/// at once (its `decommit_delay` 0, process-wide) rather than marking them
+/// `MADV_FREE`, which the kernel takes back only under memory pressure;
+/// returns whether it did. Left alone if `MIMALLOC_DECOMMIT_DELAY` or
+/// `MIMALLOC_RESET_DELAY` is set (the operator's choice). For a program
+/// whose cache evicts (`max-records`): evicted records' pages otherwise stay
+/// in its RSS. It costs the write path (README "Expiry and size bound");
+/// the library never calls it, `supercache-node` does with `max-records`.
+bool return_freed_pages() noexcept;
+
 /// Returns the options of the running instance, with `buffers` and
 /// `partitions` resolved. Errors: `not_started`.
 caf::expected<options> running_options();

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -398,4 +399,12 @@ TEST_CASE("the allocator chosen at build time is the one in effect") {
     CHECK_EQ(std::string{allocator()}, "mimalloc");
   else
     CHECK_EQ(std::string{allocator()}, "system");
+}
+
+TEST_CASE("return_freed_pages sets mimalloc's decommit delay only where "
+          "mimalloc is in effect and the operator left it unset") {
+  ::setenv("MIMALLOC_DECOMMIT_DELAY", "250", 1);
+  CHECK_FALSE(return_freed_pages());
+  ::unsetenv("MIMALLOC_DECOMMIT_DELAY");
+  CHECK_EQ(return_freed_pages(), std::string{allocator()} == "mimalloc");
 }
