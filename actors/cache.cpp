@@ -9,6 +9,7 @@
 #include <supercache/errc.hpp>
 #include <supercache/supercache.hpp>
 
+#include "actors/cache_follow.hpp"
 #include "core/names.hpp"
 #include "core/pattern.hpp"
 
@@ -90,6 +91,12 @@ caf::error put_all(table& tbl, const std::vector<record>& xs, uint32_t index,
   return caf::none;
 }
 
+/// Returns the node of the current message's sender (none if anonymous).
+caf::node_id sender_node(cache_actor_ptr self) {
+  auto& x = self->current_sender();
+  return x ? x->node() : caf::node_id{};
+}
+
 /// Write-order entries one `reclaim_atom` pops under one write lock.
 constexpr size_t reclaim_chunk = 4096;
 
@@ -166,6 +173,8 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
               ++records;
               refused += x.value.empty() ? 1 : 0;
             }
+          if (!st.followers.empty())
+            forward(self, upstream.node(), batch);
           // Only batches count in `failed()`, and only this actor applies
           // them: its growth is this batch's records whose insertion threw.
           auto failed_before = st.data->failed();
@@ -213,6 +222,9 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
                           "the record belongs to cache partition "
                             + std::to_string(owner + 1) + ", not "
                             + std::to_string(st.index + 1));
+      if (!st.followers.empty())
+        forward(self, sender_node(self),
+                {entry{st.index, 0, value, 0, false}});
       tbl.insert(std::move(value));
       return caf::ok_atom::value;
     },
@@ -221,6 +233,13 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
       auto& st = self->state;
       if (auto err = put_all(*st.data, xs, st.index, st.partitions))
         return err;
+      if (!st.followers.empty()) {
+        std::vector<entry> ys;
+        for (auto& x : xs)
+          ys.push_back({st.index, 0,
+                        packed::pack(x, st.data->layout()).first, 0, false});
+        forward(self, sender_node(self), ys);
+      }
       return caf::ok_atom::value;
     },
     [=](caf::get_atom,
@@ -244,6 +263,11 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
       auto& tbl = *self->state.data;
       if (auto err = validate(pattern, tbl.layout()))
         return err;
+      auto& st = self->state;
+      if (!st.followers.empty())
+        forward(self, sender_node(self),
+                {entry{st.index, 0, packed::pack(pattern, tbl.layout()).first,
+                       0, true}});
       return static_cast<uint64_t>(tbl.erase(key_of(pattern, tbl.layout())));
     },
     [=](match_atom,
@@ -257,6 +281,14 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
     [=](clear_atom) { return static_cast<uint64_t>(self->state.data->clear()); },
     [=](size_atom) { return static_cast<uint64_t>(self->state.data->size()); },
     [=](stats_atom) -> record { return to_json(*self->state.data); },
+    [=](rejoin_atom, caf::actor& leader, const caf::node_id& direct,
+        caf::timespan timeout) {
+      return rejoin(self, std::move(leader), direct, timeout);
+    },
+    [=](follow_atom, const caf::node_id& direct) {
+      return follow(self, direct);
+    },
+    [=](copy_atom, std::vector<entry>& batch) { apply_copy(self, batch); },
     [=](reclaim_atom) {
       // Only this partition's own timer: one chain of them, never more.
       if (self->current_sender() != self->ctrl())

@@ -54,6 +54,10 @@
 /// - `(size_atom)`, from any actor: replies the number of records (`uint64_t`).
 /// - `(stats_atom)`, from any actor: replies records, bytes, batches,
 ///   batched_records, expired and evicted as JSON.
+/// - `(rejoin_atom, ...)`, `(follow_atom, ...)`, `(copy_atom, ...)`: a
+///   partition of a node that restarted empty in a cluster copies a live
+///   copy on another node and follows it (actors/cache_follow.hpp); a
+///   leader forwards what it applies to its followers.
 /// - `(reclaim_atom)`, from itself only (others' are ignored): with a `ttl`,
 ///   a timer every `table::reclaim_period()` (ttl/8, 1 ms..1 s) that removes
 ///   expired records, at most 4096 write-order entries per message; if more
@@ -152,6 +156,24 @@ struct cache_state {
 
   /// Acknowledgments held back, in the order their barriers arrived.
   std::vector<held_ack> held;
+
+  /// A partition on another node that copied this one and gets what it
+  /// applies (rejoin, actors/cache_follow.hpp).
+  struct follower {
+    caf::actor hdl;
+    /// Nodes of producers that stream to the follower themselves.
+    std::vector<caf::node_id> direct;
+  };
+
+  /// The followers of this partition, at most `max_followers`.
+  std::vector<follower> followers;
+
+  /// The copy on another node this partition copied after a restart, or
+  /// null: only its `copy_atom` messages are applied.
+  caf::actor leader;
+
+  /// How long a request to the leader may take.
+  caf::timespan follow_timeout{std::chrono::seconds(30)};
 
   /// Counters of the local buffers by index and the stream ledgers, or
   /// null: the partition advances `processed` of a local buffer, and of its

@@ -1,8 +1,13 @@
 #include "actors/front.hpp"
 
+#include <algorithm>
 #include <memory>
+#include <set>
+#include <string>
 
 #include <supercache/errc.hpp>
+#include <supercache/options.hpp>
+#include <supercache/supercache.hpp>
 
 #include "actors/messages.hpp"
 
@@ -29,6 +34,143 @@ void flush_all(caf::event_based_actor* self,
         });
 }
 
+/// Sends `msg` to every actor of `hdls` and answers `reply` with `ok_atom`
+/// once all answered `ok_atom` (at once if there is none), or with the
+/// first error; calls `done` before answering `ok_atom`.
+template <class... Ts>
+void ask_all(caf::event_based_actor* self,
+             const std::vector<caf::actor>& hdls, caf::timespan timeout,
+             caf::response_promise reply, std::function<void()> done,
+             const Ts&... xs) {
+  auto left = std::make_shared<size_t>(0);
+  auto rp = std::make_shared<caf::response_promise>(std::move(reply));
+  for (auto& hdl : hdls)
+    if (hdl)
+      ++*left;
+  if (*left == 0) {
+    done();
+    rp->deliver(caf::ok_atom::value);
+    return;
+  }
+  for (auto& hdl : hdls)
+    if (hdl)
+      self->request(hdl, timeout, xs...)
+        .then(
+          [=](caf::ok_atom) {
+            if (rp->pending() && --*left == 0) {
+              done();
+              rp->deliver(caf::ok_atom::value);
+            }
+          },
+          [=](caf::error& err) {
+            if (rp->pending())
+              rp->deliver(std::move(err));
+          });
+}
+
+/// Checks a cluster description's size.
+caf::error check_description(const std::string& desc) {
+  if (desc.empty() || desc.size() > max_cluster_description)
+    return make_error(errc::invalid_option,
+                      "a cluster description of " + std::to_string(desc.size())
+                        + " bytes (1.."
+                        + std::to_string(max_cluster_description) + ")");
+  return caf::none;
+}
+
+/// Returns the node of the sender of the current message (none if
+/// anonymous).
+caf::node_id sender_node(caf::event_based_actor* self) {
+  auto& x = self->current_sender();
+  return x ? x->node() : caf::node_id{};
+}
+
+/// A rejoin in progress: the place to take, the node of each partition's
+/// leader ("HOST:PORT", empty for a partition not on this node) and the
+/// producer's node, which streams here itself.
+struct rejoin_plan {
+  std::shared_ptr<std::string> cluster;
+  std::string desc;
+  std::vector<std::string> leaders;
+  caf::node_id direct;
+};
+
+/// Connects to each leader's node itself (so that the copy and the
+/// forwards travel on a link of their own, not through the producer), asks
+/// its front for its partitions and has each partition of this node copy
+/// and follow its leader; answers `rp` once all did, or with the first
+/// error.
+void rejoin_from(caf::event_based_actor* self, const front_hooks& hooks,
+                 rejoin_plan plan,
+                 std::shared_ptr<caf::response_promise> rp) {
+  auto fail = [rp](caf::error err) {
+    if (rp->pending())
+      rp->deliver(std::move(err));
+  };
+  auto mm = hooks.connector ? hooks.connector()
+                            : caf::expected<caf::actor>{make_error(
+                              errc::invalid_option,
+                              "rejoin needs CAF's network layer")};
+  if (!mm)
+    return fail(std::move(mm.error()));
+  auto parts = hooks.partitions();
+  auto plan_ptr = std::make_shared<rejoin_plan>(std::move(plan));
+  auto left = std::make_shared<size_t>(0);
+  std::vector<std::string> nodes;
+  for (auto& x : plan_ptr->leaders)
+    if (!x.empty()) {
+      ++*left;
+      if (std::find(nodes.begin(), nodes.end(), x) == nodes.end())
+        nodes.push_back(x);
+    }
+  auto timeout = hooks.call_timeout;
+  auto copied = [=](caf::ok_atom) {
+    if (rp->pending() && --*left == 0) {
+      if (plan_ptr->cluster->empty())
+        *plan_ptr->cluster = plan_ptr->desc;
+      rp->deliver(caf::ok_atom::value);
+    }
+  };
+  for (auto& addr : nodes) {
+    auto ep = parse_endpoint(addr);
+    if (!ep)
+      return fail(std::move(ep.error()));
+    auto unreachable = [=](const std::string& what) {
+      fail(make_error(errc::unreachable,
+                      "rejoin: the cache node at " + addr + " " + what));
+    };
+    self->request(*mm, timeout, caf::connect_atom::value, ep->host, ep->port)
+      .then(
+        [=](caf::node_id&, caf::strong_actor_ptr& ptr,
+            std::set<std::string>&) {
+          if (!ptr)
+            return unreachable("publishes no actor");
+          auto front = caf::actor_cast<caf::actor>(ptr);
+          self->request(front, timeout, caf::get_atom::value)
+            .then(
+              [=](std::vector<caf::actor>& theirs, record&) {
+                auto& leaders = plan_ptr->leaders;
+                if (theirs.size() != parts.size())
+                  return unreachable("has " + std::to_string(theirs.size())
+                                     + " partitions, this node "
+                                     + std::to_string(parts.size()));
+                for (size_t i = 0; i < parts.size(); ++i)
+                  if (leaders[i] == addr)
+                    self
+                      ->request(parts[i], 2 * timeout, rejoin_atom::value,
+                                theirs[i], plan_ptr->direct, timeout)
+                      .then(copied, [=](caf::error& err) { fail(err); });
+              },
+              [=](caf::error& err) {
+                unreachable("did not answer: " + render(err));
+              });
+        },
+        [=](caf::error& err) {
+          unreachable("cannot be reached: " + render(err));
+        });
+  }
+}
+
 } // namespace
 
 caf::behavior front_actor(guarded_actor* self, front_hooks hooks) {
@@ -43,13 +185,8 @@ caf::behavior front_actor(guarded_actor* self, front_hooks hooks) {
       return {*cluster, static_cast<uint64_t>(*n)};
     },
     [=](cluster_atom, const std::string& desc) -> caf::result<caf::ok_atom> {
-      if (desc.empty() || desc.size() > max_cluster_description)
-        return make_error(errc::invalid_option,
-                          "a cluster description of "
-                            + std::to_string(desc.size())
-                            + " bytes (1.." + std::to_string(
-                              max_cluster_description)
-                            + ")");
+      if (auto err = check_description(desc))
+        return err;
       if (cluster->empty())
         *cluster = desc;
       else if (*cluster != desc)
@@ -59,7 +196,38 @@ caf::behavior front_actor(guarded_actor* self, front_hooks hooks) {
                             + ": give every producer the same remote list, "
                               "partitions and replicas (or restart the "
                               "node)");
-      return caf::ok_atom::value;
+      // A partition that copied a leader (rejoin) has it forward nothing
+      // of this producer, which streams here itself from now on.
+      auto reply = self->make_response_promise();
+      ask_all(self, hooks.partitions(), hooks.call_timeout, reply, [] {},
+              follow_atom::value, sender_node(self));
+      return reply;
+    },
+    [=](rejoin_atom, const std::string& desc,
+        const std::vector<std::string>& leaders) -> caf::result<caf::ok_atom> {
+      if (auto err = check_description(desc))
+        return err;
+      if (!cluster->empty())
+        return make_error(errc::invalid_option,
+                          "this cache node is " + *cluster
+                            + " already: only a node that restarted empty "
+                              "copies its partitions (rejoin)");
+      auto parts = hooks.partitions();
+      if (leaders.size() != parts.size())
+        return make_error(errc::invalid_option,
+                          "a rejoin names " + std::to_string(leaders.size())
+                            + " leaders for " + std::to_string(parts.size())
+                            + " partitions");
+      if (std::all_of(leaders.begin(), leaders.end(),
+                      [](auto& x) { return x.empty(); })) {
+        *cluster = desc; // no copy on this node: nothing to copy
+        return caf::ok_atom::value;
+      }
+      auto rp = std::make_shared<caf::response_promise>(
+        self->make_response_promise());
+      rejoin_from(self, hooks, {cluster, desc, leaders, sender_node(self)},
+                  rp);
+      return *rp;
     },
     [=](caf::get_atom) {
       return caf::make_message(hooks.partitions(), hooks.settings());

@@ -21,6 +21,23 @@
 ///   and answered `ok_atom`; a later one must equal it, else it is refused
 ///   with `errc::invalid_option` naming both, so producers that disagree
 ///   about the map cannot both write to this node.
+///   Before answering, each partition that copied a leader (rejoin) has
+///   its leader forward nothing more of the producer's node, which streams
+///   here itself from then on (answered once every leader did).
+/// - `(rejoin_atom, std::string desc, std::vector<std::string> leaders)`,
+///   from a producer's `connect` that found this node restarted empty in a
+///   running cluster: only while the node has no place (else
+///   `invalid_option`); `leaders` has one entry per partition, the node
+///   (`HOST:PORT`) of a live copy, or empty for a partition this node does
+///   not hold. The front connects to each of those nodes itself (through
+///   `connector`), so the copy and what the leader forwards later do not
+///   depend on the producer's links, takes the leaders from their fronts
+///   (`get_atom`), and has each partition copy and follow its leader
+///   (actors/cache_follow.hpp); once all did, the node takes `desc` as its
+///   place and answers `ok_atom` (or the first error, e.g. a timeout after
+///   `call-timeout`). A peer can ask this only of a node without a place,
+///   and only for nodes that accept this node's links (with TLS, holders
+///   of the CA's certificates).
 /// - `(cluster_atom)`: replies `(std::string place, uint64_t records)`: the
 ///   place kept (empty if none yet) and the records held, so that a
 ///   producer tells a node that restarted empty in a running cluster from
@@ -81,6 +98,10 @@ struct front_hooks {
 
   /// The instance's guard counters (`guarded_actor::count_into`).
   guard_counters_ptr guards;
+
+  /// Returns the actor that opens links to other nodes (CAF's middleman
+  /// actor, or the openssl manager's with TLS), or why there is none.
+  std::function<caf::expected<caf::actor>()> connector;
 };
 
 /// Returns the behavior of a front that answers with `hooks`.

@@ -25,6 +25,10 @@
 /// | `(reclaim_atom)`                     | cache  | itself (timer)   | none                      |
 /// | `(cluster_atom)`                     | front  | remote `connect` | `(std::string place, uint64_t records)` |
 /// | `(cluster_atom, std::string)`        | front  | remote `connect` | `ok_atom`, or `invalid_option` naming both clusters |
+/// | `(rejoin_atom, std::string, std::vector<std::string>)` | front | remote `connect` | `ok_atom` once every partition copied its leader, or an error |
+/// | `(rejoin_atom, actor leader, node_id)` | cache | its front       | `ok_atom` once the copy arrived |
+/// | `(follow_atom, node_id direct)`      | cache  | a follower partition, its front | `ok_atom` (to a new follower: after the copy) |
+/// | `(copy_atom, std::vector<entry>)`    | cache  | its leader partition | none                  |
 ///
 /// `stop_atom`, `entry`, `reopen_atom` and `watch_atom`/`retry_atom` are
 /// local only: refused from another node (actors/remote_guard.hpp), as are
@@ -85,6 +89,17 @@ using reclaim_atom = caf::atom_constant<caf::atom("sc_reclaim")>;
 
 /// Tells a cache node's front which cluster a producer placed it in.
 using cluster_atom = caf::atom_constant<caf::atom("sc_cluster")>;
+
+/// Tells a restarted cache node (its front, then each partition) to copy
+/// its partitions from live copies on other nodes.
+using rejoin_atom = caf::atom_constant<caf::atom("sc_rejoin")>;
+
+/// Asks a cache partition to copy itself to the sender and forward what it
+/// applies later (a follower), except what a direct producer sends both.
+using follow_atom = caf::atom_constant<caf::atom("sc_follow")>;
+
+/// Records a leader partition copies or forwards to its follower.
+using copy_atom = caf::atom_constant<caf::atom("sc_copy")>;
 
 // -- stream element -----------------------------------------------------------
 

@@ -11,6 +11,7 @@
 #include "actors/messages.hpp"
 #include "core/cluster_map.hpp"
 #include "instance/state.hpp"
+#include "instance/waiting.hpp"
 
 namespace supercache::detail {
 
@@ -24,12 +25,14 @@ std::string context_of(const caf::error& err) {
   return render(err);
 }
 
-/// Marks as down every node in `replies` that holds no place while another
-/// holds a place and records: it restarted empty in a running cluster, and
-/// until it copies its partitions from their other copies (rejoin, not
-/// built) it would answer reads without the records written before.
-caf::error leave_out_restarted(caf::actor_system& sys, const cache_view& view,
-                               std::vector<node_reply>& replies) {
+/// Has every node in `replies` that holds no place, while another holds a
+/// place and records, copy its partitions from live copies (rejoin): it
+/// restarted empty in a running cluster. A node that cannot (a partition of
+/// it has no placed live copy, the copy fails) is marked down: until it
+/// copies its partitions it would answer reads without the records written
+/// before.
+void rejoin_restarted(caf::actor_system& sys, const cache_view& view,
+                      std::vector<node_reply>& replies, size_t parts) {
   std::vector<bool> placed(replies.size(), false);
   bool running = false;
   caf::scoped_actor self{sys};
@@ -49,16 +52,50 @@ caf::error leave_out_restarted(caf::actor_system& sys, const cache_view& view,
       replies[k].down = std::move(err);
   }
   if (!running)
-    return caf::none;
-  for (size_t k = 0; k < replies.size(); ++k)
-    if (!replies[k].down && !placed[k])
-      replies[k].down = make_error(
-        errc::unreachable,
-        "the cache node at " + view.nodes[k]
-          + " has no place yet while other nodes of the cluster hold "
-            "records: it restarted empty, and it does not copy its "
-            "partitions from their other replicas (rejoin is not built)");
-  return caf::none;
+    return;
+  cluster_map map{replies.size(), parts, view.opts.replicas};
+  auto cluster = map.describe(view.nodes);
+  for (size_t k = 0; k < replies.size(); ++k) {
+    if (replies[k].down || placed[k])
+      continue;
+    auto restarted = "the cache node at " + view.nodes[k]
+                     + " restarted empty in a running cluster";
+    // The node of a live, placed copy of each of its partitions.
+    std::vector<std::string> leaders(parts);
+    std::string missing;
+    for (auto p : map.partitions_of(k)) {
+      for (auto j : map.nodes_of(p))
+        if (j != k && !replies[j].down && placed[j]) {
+          leaders[p] = view.nodes[j];
+          break;
+        }
+      if (leaders[p].empty())
+        missing += (missing.empty() ? "" : ", ") + std::to_string(p + 1);
+    }
+    if (!missing.empty()) {
+      replies[k].down = make_error(errc::unreachable,
+                                   restarted + " and cannot copy partitions "
+                                     + missing + ": no other copy answers");
+      continue;
+    }
+    auto desc = "node " + std::to_string(k + 1) + " of " + cluster;
+    self
+      ->request(replies[k].front, 3 * view.opts.call_timeout,
+                rejoin_atom::value, desc, leaders)
+      .receive(
+        [&](caf::ok_atom) {
+          std::fprintf(stderr,
+                       "supercache: connect: %s; it copied its partitions "
+                       "from their other replicas (rejoin)\n",
+                       restarted.c_str());
+        },
+        [&](caf::error& x) {
+          replies[k].down = make_error(errc::unreachable,
+                                       restarted + " and could not copy its "
+                                         "partitions: "
+                                         + render(remote_error(view, k, x)));
+        });
+  }
 }
 
 } // namespace
@@ -90,8 +127,7 @@ caf::error assemble_cluster(caf::actor_system& sys, cache_view& view,
                             "partitions and table-type");
   }
   if (replies.size() > 1 || opts.replicas > 1)
-    if (auto err = leave_out_restarted(sys, view, replies))
-      return err;
+    rejoin_restarted(sys, view, replies, parts);
   cluster_map map{replies.size(), parts, opts.replicas};
   view.remote = first.front;
   for (auto& x : replies)
@@ -157,6 +193,12 @@ record cluster_stats(instance_state& st, const cache_view& cache) {
     if (!cache.fronts[k]) {
       x["up"] = false;
       x["error"] = "did not answer at connect";
+      nodes.push_back(std::move(x));
+      continue;
+    }
+    if (gone(self, cache.fronts[k])) {
+      x["up"] = false;
+      x["error"] = "went away";
       nodes.push_back(std::move(x));
       continue;
     }

@@ -8,6 +8,7 @@
 #include <caf/actor_registry.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/send.hpp>
 
 #include <supercache/supercache.hpp>
@@ -16,6 +17,7 @@
 #include "actors/cache.hpp"
 #include "actors/front.hpp"
 #include "actors/supervisor.hpp"
+#include "config/tls.hpp"
 #include "core/routing.hpp"
 #include "instance/waiting.hpp"
 
@@ -175,6 +177,21 @@ caf::error start_front(const std::shared_ptr<instance_state>& ptr) {
     return local_stats(*p);
   };
   hooks.guards = st.guards;
+  hooks.connector = [weak]() -> caf::expected<caf::actor> {
+    auto p = weak.lock();
+    if (!p)
+      return make_error(errc::not_started);
+    if (!p->sys.has_middleman())
+      return make_error(errc::invalid_option,
+                        "rejoin needs CAF's network layer");
+    auto tls = link_security(p->sys, "rejoin");
+    if (!tls)
+      return std::move(tls.error());
+    if (*tls)
+      return caf::actor_cast<caf::actor>(
+        p->sys.openssl_manager().actor_handle());
+    return caf::actor_cast<caf::actor>(p->sys.middleman().actor_handle());
+  };
   st.front = st.sys.spawn(front_actor, std::move(hooks));
   if (auto err = register_as(st.sys, instance::front_name(), st.front)) {
     deadline dl{st.sys, st.call_timeout};

@@ -192,8 +192,11 @@ caf::expected<uint16_t> instance::publish(uint16_t port,
   if (auto err = check_listen(*tls, cache->opts.allow_insecure, host))
     return err;
   auto addr = host.empty() ? nullptr : host.c_str();
-  auto res = *tls ? caf::openssl::publish(st.front, port, addr)
-                  : st.sys.middleman().publish(st.front, port, addr);
+  // SO_REUSEADDR: a node restarted on its port (e.g. to rejoin its cluster)
+  // must not wait for the links of its previous run to leave TIME_WAIT; a
+  // port another process listens on stays refused.
+  auto res = *tls ? caf::openssl::publish(st.front, port, addr, true)
+                  : st.sys.middleman().publish(st.front, port, addr, true);
   if (!res)
     return make_error(errc::invalid_option,
                       "cannot listen on " + host + ":" + std::to_string(port)

@@ -81,6 +81,23 @@ inline bool is_answer(const caf::error& err) {
          && err.code() != static_cast<uint8_t>(errc::unreachable);
 }
 
+/// Returns whether the actor `hdl` is gone already, without waiting: a
+/// proxy of a node whose link broke is terminated, and CAF 0.17 drops a
+/// request to it without an answer, so the request would only time out.
+/// (Monitoring a terminated actor queues its `down_msg` at once.)
+inline bool gone(caf::scoped_actor& self, const caf::actor& hdl) {
+  if (!hdl)
+    return true;
+  self->monitor(hdl);
+  bool down = false;
+  self->receive(
+    [&](caf::down_msg& x) { down = x.source == hdl.address(); },
+    caf::after(caf::timespan{0}) >> [] {});
+  if (!down)
+    self->demonitor(hdl);
+  return down;
+}
+
 /// Asks `hdl`, a partition on node `node` of the remote cache `cache`, with
 /// `xs...` (deadline `connect-timeout`) and returns its answer as `T`, or
 /// the error as `remote_error` words it, naming the node.
@@ -89,6 +106,12 @@ caf::expected<T> ask_node(instance_state& st, const cache_view& cache,
                           size_t node, const caf::actor& hdl,
                           const Ts&... xs) {
   caf::scoped_actor self{st.sys};
+  if (gone(self, hdl))
+    return make_error(errc::unreachable,
+                      "the cache node at "
+                        + (node < cache.nodes.size() ? cache.nodes[node]
+                                                     : cache.peer)
+                        + " went away");
   caf::expected<T> result{T{}};
   self->request(hdl, cache.opts.connect_timeout, xs...)
     .receive([&](T& x) { result = std::move(x); },

@@ -34,7 +34,11 @@ public:
     int in[2];
     int out[2];
     int err[2];
-    if (pipe(in) != 0 || pipe(out) != 0 || pipe(err) != 0)
+    // Close-on-exec: a child started later must not inherit the ends this
+    // process keeps (it would hold this child's stdin open); dup2 clears the
+    // flag on the child's own 0, 1 and 2.
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0
+        || pipe2(err, O_CLOEXEC) != 0)
       return;
     pid_ = fork();
     if (pid_ == 0) {

@@ -1,0 +1,81 @@
+#pragma once
+
+/// Rejoin: how a cache partition that restarted empty on a node of a
+/// cluster copies a live copy of itself on another node (its leader) and
+/// stays in step with it while writes continue.
+///
+/// **Messages** (see actors/cache.hpp for the partition's others):
+/// - `(rejoin_atom, actor leader, node_id direct, timespan timeout)`, from
+///   the front of this node only (`front.hpp`): becomes `leader`'s
+///   follower: asks it `(follow_atom, direct)` and replies `ok_atom` once
+///   its copy arrived, or the error (a timeout after `timeout`).
+/// - `(follow_atom, node_id direct)` from a partition of another node: the
+///   sender becomes (or stays) this partition's follower. A new follower
+///   first gets a copy of every record here, as `(copy_atom, batch)`
+///   messages of at most `copy_chunk` records, then the reply `ok_atom`;
+///   from then on every record and lazy erase this partition applies from
+///   a stream, and every synchronous `put` and `erase`, is forwarded to it
+///   in the order applied, except what comes from the nodes in its
+///   `direct` list: those producers stream to the follower themselves.
+///   Later requests of the same follower add nodes to `direct`. At most
+///   `max_followers` followers (by node; a new one of a node replaces the
+///   old); more are refused with `errc::overloaded`.
+/// - `(follow_atom, node_id direct)` from this node's front: a producer on
+///   `direct` is about to stream here; a follower relays it to its leader
+///   and replies once the leader answered (at once without a leader).
+/// - `(copy_atom, std::vector<entry>)`: from the leader only (others are
+///   counted as refused): checked like a remote stream batch (partition,
+///   owner), then applied.
+///
+/// **Order and loss.** One actor takes the copy and registers the follower
+/// in one handler, between two batches, so the copy and the forwards
+/// after it hold each record once: what a producer not in `direct` wrote
+/// reaches the follower through its leader in the order the leader applied
+/// it; what a producer in `direct` wrote reaches it straight, and the
+/// producer starts streaming only after its node was registered (so none
+/// of its records is in the copy). `clear` is not forwarded.
+///
+/// **Capacity.** Forwards are messages without credit: a follower that
+/// applies slower than its leader grows its inbox. The copy is built in
+/// memory at the leader (one decode and pack per record).
+///
+/// **Stopping.** A follower whose leader goes away keeps what it has; a
+/// leader keeps sending to a follower that went away until a new follower
+/// of the same node replaces it (messages to a dead actor are dropped).
+
+#include <cstddef>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/node_id.hpp>
+#include <caf/result.hpp>
+
+#include "actors/cache.hpp"
+#include "actors/messages.hpp"
+
+namespace supercache {
+
+/// Records in one `copy_atom` message of a copy.
+constexpr size_t copy_chunk = 4096;
+
+/// Followers one partition forwards to at most.
+constexpr size_t max_followers = 16;
+
+/// Forwards the records of `batch` (no barriers, none refused) that came
+/// from node `from` to each follower that does not get them straight.
+void forward(cache_actor_type* self, const caf::node_id& from,
+             const std::vector<entry>& batch);
+
+/// Handles `(follow_atom, direct)` (see above).
+caf::result<caf::ok_atom> follow(cache_actor_type* self,
+                                 const caf::node_id& direct);
+
+/// Handles `(rejoin_atom, leader, direct, timeout)` (see above).
+caf::result<caf::ok_atom> rejoin(cache_actor_type* self, caf::actor leader,
+                                 const caf::node_id& direct,
+                                 caf::timespan timeout);
+
+/// Handles `(copy_atom, batch)` (see above).
+void apply_copy(cache_actor_type* self, std::vector<entry>& batch);
+
+} // namespace supercache

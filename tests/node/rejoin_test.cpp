@@ -1,0 +1,104 @@
+// Rejoin on loopback: a cache node of three (replicas = 2) killed and
+// restarted empty while a producer keeps writing copies its partitions from
+// their live copies and stays in step with them (actors/cache_follow.hpp).
+
+#include <csignal>
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "tests/node/cluster.hpp"
+
+using namespace std::chrono_literals;
+using namespace supercache::testing;
+using namespace supercache::testing::cluster;
+
+namespace {
+
+/// `[k, "v", value]` for every key k of `first` .. `first + n - 1`.
+std::string writes(int first, int n, int value) {
+  std::string result;
+  for (int k = first; k < first + n; ++k)
+    result += "[" + std::to_string(k) + ",\"v\"," + std::to_string(value)
+              + "]\n";
+  return result;
+}
+
+/// Waits until producer `p` reports the bad line `line` (it streams every
+/// line before it by then).
+void wait_for_line(process& p, int line) {
+  REQUIRE(p.write("not json\n"));
+  auto marker = "line " + std::to_string(line) + ": not valid JSON";
+  REQUIRE_MESSAGE(p.wait_for_err(marker, 30s), p.err());
+}
+
+} // namespace
+
+TEST_CASE("a cache node restarted empty while a producer keeps writing "
+          "copies its partitions from their live copies: every copy then "
+          "holds every key once with its last write, and no producer loses "
+          "a record") {
+  signal(SIGPIPE, SIG_IGN);
+  constexpr int keys = 3'000;
+  three_nodes c;
+  // `old` streams all along; it knows nothing of the restart.
+  process old{producer_args(c.list()), true};
+  REQUIRE(old.write(writes(0, keys, 1)));
+  wait_for_line(old, keys + 1);
+  c.nodes[1]->kill(SIGKILL);
+  REQUIRE(c.nodes[1]->wait_for_exit(30s));
+  REQUIRE(old.write(writes(0, keys, 2)));
+  wait_for_line(old, 2 * keys + 2);
+  process again{node_args({"--supercache.role=\"cache\"",
+                           "--supercache.partitions="
+                             + std::to_string(partitions),
+                           "--supercache.port=" + c.ports[1]})};
+  REQUIRE_EQ(listening_port(again), c.ports[1]);
+  // A producer that connects now has the node copy its partitions; it
+  // writes other keys, to every copy itself.
+  process fresh{producer_args(c.list()), true};
+  REQUIRE(fresh.write(writes(keys, keys, 7)));
+  wait_for_line(fresh, keys + 1);
+  CHECK_NE(fresh.err().find("restarted empty in a running cluster; it "
+                            "copied its partitions"),
+           std::string::npos);
+  // `old` goes on writing its keys: the restarted node gets these through
+  // the live copies it copied.
+  REQUIRE(old.write(writes(0, keys, 3)));
+  REQUIRE(fresh.write(writes(keys, keys, 8)));
+  old.close_stdin();
+  fresh.close_stdin();
+  for (auto* p : {&old, &fresh}) {
+    auto status = p->wait_for_exit(120s);
+    REQUIRE_MESSAGE(status, "a producer hangs: " << p->err());
+    REQUIRE_MESSAGE(*status == 0, p->err());
+    auto done = event(p->read_line(1s));
+    MESSAGE(done.dump() << p->err());
+    CHECK_EQ(done["lost"], 0);
+  }
+  CHECK_EQ(check_copies_agree(c, {true, true, true}), 2u * keys);
+  // The restarted node holds its share of the keys, each with its last
+  // write: 3 for `old`'s, 8 for `fresh`'s.
+  auto values = values_on(c.ports[1], 2 * keys);
+  size_t held = 0;
+  int wrong = 0;
+  for (int k = 0; k < 2 * keys; ++k) {
+    if (values[k].is_null())
+      continue;
+    ++held;
+    if (values[k] != (k < keys ? 3 : 8))
+      ++wrong;
+  }
+  CHECK_EQ(wrong, 0);
+  // Nodes hold 4 of 6 partitions each (core/cluster_map.hpp): about 2/3.
+  CHECK_GT(held, size_t{2 * keys / 2});
+  reader r;
+  supercache::instance inst{r.sys};
+  read_back(inst, c.list(), 2 * keys,
+            [&](int k) { return k < keys ? 3 : 8; });
+  auto stats = inst.stats();
+  REQUIRE(stats);
+  CHECK_EQ((*stats)["cluster"]["partitions"][0]["in_sync"],
+           supercache::record::array({true, true}));
+  REQUIRE_EQ(inst.stop(), caf::none);
+}
