@@ -1,6 +1,7 @@
 // A cluster over TLS: three TLS cache nodes (mutual certificates,
 // tests/pki), a producer node with replicas = 2 that streams to all of
-// them, and a producer with a stranger's certificate refused at connect.
+// them, a producer with a stranger's certificate refused at connect, and a
+// node restarted empty that copies its partitions back over TLS.
 
 #include <chrono>
 #include <csignal>
@@ -48,7 +49,8 @@ int run_producer(const std::string& list, std::vector<std::string> tls,
 
 TEST_CASE("every link of a TLS cluster uses TLS: a producer with a valid "
           "certificate stores every key on three TLS cache nodes, one with a "
-          "stranger's certificate is refused") {
+          "stranger's certificate is refused, and a node restarted empty "
+          "copies its partitions back") {
   constexpr int records = 6'000;
   constexpr int keys = 1'500;
   input_file input{tls_records(records, keys)};
@@ -76,6 +78,22 @@ TEST_CASE("every link of a TLS cluster uses TLS: a producer with a valid "
   CHECK_EQ(done["accepted"], records);
   CHECK_EQ(done["stored"], keys);
   CHECK_EQ(done["lost"], 0);
+  // Node 2 dies and restarts empty on its port: the next producer has it
+  // copy its partitions over TLS links of its own (rejoin).
+  auto port = list.substr(list.find(',') + 1);
+  port = port.substr(port.find(':') + 1, port.find(',') - port.find(':') - 1);
+  nodes[1]->kill(SIGKILL);
+  REQUIRE(nodes[1]->wait_for_exit(30s));
+  nodes[1] = std::make_unique<process>(
+    node_args({"--supercache.role=\"cache\"", "--supercache.partitions=3",
+               "--supercache.port=" + port},
+              tls_args("cache")));
+  REQUIRE_EQ(event(nodes[1]->read_line(30s))["port"], std::stoi(port));
+  status = run_producer(list, tls_args("producer"), input.path.string(), out,
+                        err);
+  REQUIRE_MESSAGE(status == 0, err);
+  CHECK_NE(err.find("it copied its partitions from their other replicas"),
+           std::string::npos);
   // Each partition is on two nodes: the nodes hold twice the keys.
   uint64_t held = 0;
   for (auto& node : nodes) {
