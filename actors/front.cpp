@@ -34,21 +34,19 @@ void flush_all(caf::event_based_actor* self,
         });
 }
 
-/// Sends `msg` to every actor of `hdls` and answers `reply` with `ok_atom`
-/// once all answered `ok_atom` (at once if there is none), or with the
-/// first error; calls `done` before answering `ok_atom`.
+/// Sends `xs...` to every actor of `hdls` and answers `reply` with
+/// `ok_atom` once all answered `ok_atom` (at once if there is none), or
+/// with the first error.
 template <class... Ts>
 void ask_all(caf::event_based_actor* self,
              const std::vector<caf::actor>& hdls, caf::timespan timeout,
-             caf::response_promise reply, std::function<void()> done,
-             const Ts&... xs) {
+             caf::response_promise reply, const Ts&... xs) {
   auto left = std::make_shared<size_t>(0);
   auto rp = std::make_shared<caf::response_promise>(std::move(reply));
   for (auto& hdl : hdls)
     if (hdl)
       ++*left;
   if (*left == 0) {
-    done();
     rp->deliver(caf::ok_atom::value);
     return;
   }
@@ -57,10 +55,8 @@ void ask_all(caf::event_based_actor* self,
       self->request(hdl, timeout, xs...)
         .then(
           [=](caf::ok_atom) {
-            if (rp->pending() && --*left == 0) {
-              done();
+            if (rp->pending() && --*left == 0)
               rp->deliver(caf::ok_atom::value);
-            }
           },
           [=](caf::error& err) {
             if (rp->pending())
@@ -199,7 +195,7 @@ caf::behavior front_actor(guarded_actor* self, front_hooks hooks) {
       // A partition that copied a leader (rejoin) has it forward nothing
       // of this producer, which streams here itself from now on.
       auto reply = self->make_response_promise();
-      ask_all(self, hooks.partitions(), hooks.call_timeout, reply, [] {},
+      ask_all(self, hooks.partitions(), hooks.call_timeout, reply,
               follow_atom::value, sender_node(self));
       return reply;
     },
