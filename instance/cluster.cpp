@@ -139,7 +139,7 @@ caf::error assemble_cluster(caf::actor_system& sys, cache_view& view,
     std::string gone;
     for (auto k : map.nodes_of(p)) {
       if (replies[k].down) {
-        gone += (gone.empty() ? "" : "; ") + render(replies[k].down);
+        gone += (gone.empty() ? "" : "; ") + context_of(replies[k].down);
         continue;
       }
       view.copy_nodes[p].push_back(k);

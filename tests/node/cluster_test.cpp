@@ -126,7 +126,8 @@ TEST_CASE("a cache node killed mid-ingest costs no accepted record with "
 }
 
 TEST_CASE("losing every copy of a partition makes the producers exit 1 "
-          "naming the partition and its nodes") {
+          "naming the partition and its nodes, and the restarted nodes "
+          "cannot copy it back") {
   signal(SIGPIPE, SIG_IGN);
   three_nodes c;
   process a{producer_args(c.list()), true};
@@ -147,6 +148,32 @@ TEST_CASE("losing every copy of a partition makes the producers exit 1 "
   // Partition 1 lives on nodes 1 and 2 (core/cluster_map.hpp).
   CHECK_NE(a.err().find("cache partition 1 on 127.0.0.1:" + c.ports[0]
                         + " 127.0.0.1:" + c.ports[1] + " (every replica)"),
+           std::string::npos);
+  // Both nodes restart empty on their ports: neither can copy partitions 1
+  // and 4, whose only other copy is on the other, so a producer that
+  // connects now is refused, naming what cannot be copied.
+  std::vector<std::unique_ptr<process>> again;
+  for (int k : {0, 1}) {
+    again.push_back(std::make_unique<process>(node_args(
+      {"--supercache.role=\"cache\"",
+       "--supercache.partitions=" + std::to_string(partitions),
+       "--supercache.port=" + c.ports[k]})));
+    REQUIRE_EQ(listening_port(*again.back()), c.ports[k]);
+  }
+  reader r;
+  supercache::instance inst{r.sys};
+  supercache::options opts;
+  opts.remote = c.list();
+  opts.replicas = 2;
+  auto err = inst.connect(opts);
+  REQUIRE(err);
+  MESSAGE(supercache::render(err));
+  CHECK_EQ(err, supercache::errc::unreachable);
+  CHECK_NE(supercache::render(err).find(
+             "cache partition 1 has no copy that answers: the cache node at "
+             "127.0.0.1:" + c.ports[0] + " restarted empty in a running "
+             "cluster and cannot copy partitions 1, 4: no other copy "
+             "answers"),
            std::string::npos);
 }
 
