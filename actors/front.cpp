@@ -15,25 +15,6 @@ namespace supercache {
 
 namespace {
 
-/// Flushes `buffers` and answers `reply` once all of them did.
-void flush_all(caf::event_based_actor* self,
-               const std::vector<caf::actor>& buffers,
-               caf::timespan timeout, caf::response_promise reply) {
-  auto left = std::make_shared<size_t>(buffers.size());
-  auto rp = std::make_shared<caf::response_promise>(std::move(reply));
-  for (auto& hdl : buffers)
-    self->request(hdl, timeout, caf::flush_atom::value)
-      .then(
-        [=](caf::ok_atom) {
-          if (rp->pending() && --*left == 0)
-            rp->deliver(caf::ok_atom::value);
-        },
-        [=](caf::error& err) {
-          if (rp->pending())
-            rp->deliver(std::move(err));
-        });
-}
-
 /// Sends `xs...` to every actor of `hdls` and answers `reply` with
 /// `ok_atom` once all answered `ok_atom` (at once if there is none), or
 /// with the first error.
@@ -233,7 +214,7 @@ caf::behavior front_actor(guarded_actor* self, front_hooks hooks) {
       if (buffers.empty())
         return make_error(errc::not_started, "no buffers are running");
       auto reply = self->make_response_promise();
-      flush_all(self, buffers, hooks.call_timeout, reply);
+      ask_all(self, buffers, hooks.call_timeout, reply, caf::flush_atom::value);
       return reply;
     },
     [=](size_atom) -> caf::expected<uint64_t> {
