@@ -47,6 +47,10 @@ TEST_CASE("a cache node restarted empty while a producer keeps writing "
   wait_for_line(old, keys + 1);
   c.nodes[1]->kill(SIGKILL);
   REQUIRE(c.nodes[1]->wait_for_exit(30s));
+  // Each of its 2 buffers logs the loss once; wait for both, so that no
+  // such line lands inside the line the next wait looks for.
+  for (auto buffer : {"buffer 1: the cache node", "buffer 2: the cache node"})
+    REQUIRE_MESSAGE(old.wait_for_err(buffer, 30s), old.err());
   REQUIRE(old.write(writes(0, keys, 2)));
   wait_for_line(old, 2 * keys + 2);
   process again{node_args({"--supercache.role=\"cache\"",
