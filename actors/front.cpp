@@ -75,14 +75,18 @@ struct rejoin_plan {
 /// Connects to each leader's node itself (so that the copy and the
 /// forwards travel on a link of their own, not through the producer), asks
 /// its front for its partitions and has each partition of this node copy
-/// and follow its leader; answers `rp` once all did, or with the first
-/// error.
+/// and follow its leader; calls `finish` once all did (with none), or with
+/// the first error.
 void rejoin_from(caf::event_based_actor* self, const front_hooks& hooks,
-                 rejoin_plan plan,
-                 std::shared_ptr<caf::response_promise> rp) {
-  auto fail = [rp](caf::error err) {
-    if (rp->pending())
-      rp->deliver(std::move(err));
+                 rejoin_plan plan, std::function<void(caf::error)> finish) {
+  auto once = std::make_shared<std::function<void(caf::error)>>(
+    std::move(finish));
+  auto fail = [once](caf::error err) {
+    if (*once) {
+      auto f = std::move(*once);
+      *once = nullptr;
+      f(std::move(err));
+    }
   };
   auto mm = hooks.connector ? hooks.connector()
                             : caf::expected<caf::actor>{make_error(
@@ -102,10 +106,10 @@ void rejoin_from(caf::event_based_actor* self, const front_hooks& hooks,
     }
   auto timeout = hooks.call_timeout;
   auto copied = [=](caf::ok_atom) {
-    if (rp->pending() && --*left == 0) {
+    if (*once && --*left == 0) {
       if (plan_ptr->cluster->empty())
         *plan_ptr->cluster = plan_ptr->desc;
-      rp->deliver(caf::ok_atom::value);
+      fail(caf::none);
     }
   };
   for (auto& addr : nodes) {
@@ -154,6 +158,9 @@ caf::behavior front_actor(guarded_actor* self, front_hooks hooks) {
   self->count_into(hooks.guards);
   // The cluster the first producer placed this node in; empty before.
   auto cluster = std::make_shared<std::string>();
+  // The requests of the rejoin in progress (none: no rejoin) and its place.
+  auto rejoining = std::make_shared<std::vector<caf::response_promise>>();
+  auto rejoin_desc = std::make_shared<std::string>();
   return {
     [=](cluster_atom) -> caf::result<std::string, uint64_t> {
       auto n = hooks.size();
@@ -200,11 +207,31 @@ caf::behavior front_actor(guarded_actor* self, front_hooks hooks) {
         *cluster = desc; // no copy on this node: nothing to copy
         return caf::ok_atom::value;
       }
-      auto rp = std::make_shared<caf::response_promise>(
-        self->make_response_promise());
+      // One rejoin at a time: a producer connecting meanwhile may have
+      // picked other leaders, and a second copy over the first would give a
+      // `bag` duplicates. It waits for the first one's answer instead.
+      if (!rejoining->empty() && desc != *rejoin_desc)
+        return make_error(errc::invalid_option,
+                          "this cache node is rejoining as " + *rejoin_desc
+                            + "; the producer places it as " + desc);
+      auto rp = self->make_response_promise();
+      if (!rejoining->empty()) {
+        rejoining->push_back(rp);
+        return rp;
+      }
+      *rejoin_desc = desc;
+      rejoining->push_back(rp);
       rejoin_from(self, hooks, {cluster, desc, leaders, sender_node(self)},
-                  rp);
-      return *rp;
+                  [rejoining](caf::error err) {
+                    auto waiting = std::move(*rejoining);
+                    rejoining->clear();
+                    for (auto& x : waiting)
+                      if (err)
+                        x.deliver(err);
+                      else
+                        x.deliver(caf::ok_atom::value);
+                  });
+      return rp;
     },
     [=](caf::get_atom) {
       return caf::make_message(hooks.partitions(), hooks.settings());

@@ -35,7 +35,10 @@
 ///   (`get_atom`), and has each partition copy and follow its leader
 ///   (actors/cache_follow.hpp); once all did, the node takes `desc` as its
 ///   place and answers `ok_atom` (or the first error, e.g. a timeout after
-///   `call-timeout`). A peer can ask this only of a node without a place,
+///   `call-timeout`). One rejoin at a time: a request for the same place
+///   while one runs starts no second copy (its leaders may differ; a copy
+///   over a copy would give a `bag` duplicates) and gets the running one's
+///   answer; one for another place is refused naming both. A peer can ask this only of a node without a place,
 ///   and only for nodes that accept this node's links (with TLS, holders
 ///   of the CA's certificates).
 /// - `(cluster_atom)`: replies `(std::string place, uint64_t records)`: the
