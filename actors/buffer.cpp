@@ -18,6 +18,7 @@
 #include "core/admission.hpp"
 #include "core/names.hpp"
 #include "actors/buffer_paths.hpp"
+#include "actors/buffer_takeback.hpp"
 
 namespace supercache {
 
@@ -293,6 +294,8 @@ caf::behavior buffer_actor(buffer_actor_ptr self,
     [=](stats_atom) -> record {
       return to_json(*self->state.settings.counters);
     },
+    [=](follow_atom, uint32_t partition, const caf::node_id& node,
+        uint64_t token) { take_back(self, partition, node, token); },
   };
 }
 

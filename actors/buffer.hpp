@@ -27,6 +27,10 @@
 ///   threw); counted as `lost`, before the
 ///   acknowledgment of any barrier behind them.
 /// - `(stats_atom)`, from any actor: replies its counters as JSON.
+/// - `(follow_atom, uint32_t partition, node_id, uint64_t token)`, from a
+///   remote lane of `partition` only: a copy of the partition on that node
+///   restarted and copied the sender (rejoin); the buffer takes it back as
+///   a lane (actors/buffer_takeback.hpp). No reply.
 /// - `(reopen_atom, uint32_t partition, actor)`, from the instance's
 ///   supervisor: partition `partition` was restarted as `actor`. Local only.
 /// - Exits from other nodes are refused, unexpected messages counted (in
@@ -107,10 +111,12 @@
 /// sure no `lazy_put` is still sending, and kills a buffer that has not
 /// drained by `call-timeout` (what it held is counted as `lost`).
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -122,6 +128,7 @@
 #include <caf/stream_stage.hpp>
 
 #include "core/buffer_counters.hpp"
+#include "core/rejoined.hpp"
 #include "actors/messages.hpp"
 #include "actors/partitioned_output.hpp"
 #include "actors/remote_guard.hpp"
@@ -171,6 +178,23 @@ struct buffer_settings {
   /// `i`, one copy each.
   std::vector<uint32_t> lane_partition;
   std::vector<std::string> lane_node;
+
+  /// For a cluster: the nodes (`HOST:PORT`) of every copy of each
+  /// partition by the map, live or not, so that a copy that restarted and
+  /// rejoined can be taken back (actors/buffer_takeback.hpp).
+  std::vector<std::vector<std::string>> homes;
+
+  /// The actor that opens links to other nodes (CAF's middleman actor, or
+  /// the openssl manager's with TLS); null: rejoined copies are not taken
+  /// back.
+  caf::actor connector;
+
+  /// Where a take-back records the copy (for the instance's reads), or
+  /// null.
+  std::shared_ptr<rejoined_copies> rejoined;
+
+  /// How long each request of a take-back may take.
+  caf::timespan call_timeout{std::chrono::seconds(30)};
 };
 
 /// State of a buffer actor.
@@ -234,6 +258,9 @@ struct buffer_state {
   /// Set once a remote partition went away: every later request fails with
   /// it (`errc::unreachable`).
   caf::error failure;
+
+  /// Take-backs in progress: the partition and the node of its new copy.
+  std::vector<std::pair<uint32_t, caf::node_id>> taking_back;
 
   static inline const char* name = "supercache.buffer";
 };

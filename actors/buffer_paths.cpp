@@ -123,7 +123,8 @@ bool complete(buffer_actor_ptr self,
   if (i->second.acks_left > 0)
     return false;
   auto stop = i->second.stop;
-  i->second.reply.deliver(caf::ok_atom::value);
+  if (i->second.reply.pending()) // none for a hand-over
+    i->second.reply.deliver(caf::ok_atom::value);
   state.flushes.erase(i);
   if (!stop)
     return false;
@@ -212,7 +213,8 @@ void give_up(buffer_actor_ptr self, size_t i, const caf::error& reason) {
   self->pending_stream_managers().clear();
   bool stop = false;
   for (auto& kvp : st.flushes) {
-    kvp.second.reply.deliver(st.failure);
+    if (kvp.second.reply.pending())
+      kvp.second.reply.deliver(st.failure);
     stop = stop || kvp.second.stop;
   }
   st.flushes.clear();

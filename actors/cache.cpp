@@ -102,6 +102,50 @@ constexpr size_t reclaim_chunk = 4096;
 
 } // namespace
 
+void apply_stream_batch(cache_actor_ptr self, const cache_state::source& from,
+                        std::vector<entry>& batch) {
+  auto& st = self->state;
+  auto& upstream = from.upstream;
+  auto n = check_batch(batch, st.index);
+  if (from.remote)
+    n += check_owner(batch, st.index, st.partitions, st.data->layout());
+  if (n > 0) {
+    self->guards().refused_records.fetch_add(n, std::memory_order_relaxed);
+    log_refused(std::to_string(n) + " records for another partition "
+                "to cache partition " + std::to_string(st.index + 1)
+                + " were refused");
+  }
+  // Counted in one pass before `insert`, which moves the stored records
+  // out; records blanked above count as refused too.
+  uint64_t records = 0;
+  uint64_t refused = 0;
+  for (auto& x : batch)
+    if (!is_barrier(x)) {
+      ++records;
+      refused += x.value.empty() ? 1 : 0;
+    }
+  if (!st.followers.empty())
+    forward(self, from.slot.first, from.stream, batch);
+  // Only batches count in `failed()`, and only this actor applies them:
+  // its growth is this batch's records whose insertion threw.
+  auto failed_before = st.data->failed();
+  st.data->insert(batch);
+  // Refused and failed records are processed but not stored: the sender
+  // counts them as lost.
+  auto lost = refused + (st.data->failed() - failed_before);
+  if (lost > 0)
+    self->send(upstream, refused_atom::value, lost);
+  if (from.ledger) {
+    from.ledger->processed.fetch_add(records, std::memory_order_relaxed);
+    // Release: a `put` that sees this count sees the records.
+    from.ledger->counters->processed.fetch_add(records - lost,
+                                               std::memory_order_release);
+  }
+  for (auto& x : batch)
+    if (x.barrier != 0)
+      acknowledge(self, from.slot, from.stream, upstream, x.barrier);
+}
+
 caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
                           uint32_t partitions, std::shared_ptr<table> data,
                           std::shared_ptr<counter_board> board,
@@ -111,6 +155,11 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
   self->state.partitions = partitions;
   self->state.data = std::move(data);
   self->state.board = std::move(board);
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto& leader = self->state.leader;
+    if (leader && msg.source == leader.address())
+      leader_gone(self);
+  });
   auto period = self->state.data->reclaim_period();
   if (period.count() > 0)
     self->delayed_send(self, period, reclaim_atom::value);
@@ -148,51 +197,13 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
           && ledgers->slots[buffer_index])
         ledger = ledgers->open(ledgers->slots[buffer_index], upstream.id(),
                                self->id());
+      auto& src = self->state.sources[stream];
+      src = {slot, stream, upstream, ledger, remote, false};
+      tell_followers(self, src); // a producer that streams here only
       return caf::attach_stream_sink(
         self, in, [](caf::unit_t&) {},
         [=](caf::unit_t&, std::vector<entry>& batch) {
-          auto& st = self->state;
-          auto n = check_batch(batch, st.index);
-          if (remote)
-            n += check_owner(batch, st.index, st.partitions,
-                             st.data->layout());
-          if (n > 0) {
-            self->guards().refused_records.fetch_add(n,
-                                                     std::memory_order_relaxed);
-            log_refused(std::to_string(n) + " records for another partition "
-                        "to cache partition "
-                        + std::to_string(self->state.index + 1)
-                        + " were refused");
-          }
-          // Counted in one pass before `insert`, which moves the stored
-          // records out; records blanked above count as refused too.
-          uint64_t records = 0;
-          uint64_t refused = 0;
-          for (auto& x : batch)
-            if (!is_barrier(x)) {
-              ++records;
-              refused += x.value.empty() ? 1 : 0;
-            }
-          if (!st.followers.empty())
-            forward(self, upstream.node(), batch);
-          // Only batches count in `failed()`, and only this actor applies
-          // them: its growth is this batch's records whose insertion threw.
-          auto failed_before = st.data->failed();
-          st.data->insert(batch);
-          // Refused and failed records are processed but not stored: the
-          // sender counts them as lost.
-          auto lost = refused + (st.data->failed() - failed_before);
-          if (lost > 0)
-            self->send(upstream, refused_atom::value, lost);
-          if (ledger) {
-            ledger->processed.fetch_add(records, std::memory_order_relaxed);
-            // Release: a `put` that sees this count sees the records.
-            ledger->counters->processed.fetch_add(records - lost,
-                                                  std::memory_order_release);
-          }
-          for (auto& x : batch)
-            if (x.barrier != 0)
-              acknowledge(self, slot, stream, upstream, x.barrier);
+          take_batch(self, stream, batch);
         },
         [=](caf::unit_t&, const caf::error& err) {
           if (err)
@@ -202,6 +213,7 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
           // supervisor settles the ledger (`counter_board::partition_gone`).
           // Otherwise the buffer ended the stream behind its last batch.
           if (self->has_behavior()) {
+            self->state.sources.erase(stream);
             close_stream(self, slot, stream);
             if (ledger)
               ledgers->settle(upstream.id(), self->id());
@@ -223,7 +235,7 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
                             + std::to_string(owner + 1) + ", not "
                             + std::to_string(st.index + 1));
       if (!st.followers.empty())
-        forward(self, sender_node(self),
+        forward(self, sender_node(self), 0,
                 {entry{st.index, 0, value, 0, false}});
       tbl.insert(std::move(value));
       return caf::ok_atom::value;
@@ -238,7 +250,7 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
         for (auto& x : xs)
           ys.push_back({st.index, 0,
                         packed::pack(x, st.data->layout()).first, 0, false});
-        forward(self, sender_node(self), ys);
+        forward(self, sender_node(self), 0, ys);
       }
       return caf::ok_atom::value;
     },
@@ -265,7 +277,7 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
         return err;
       auto& st = self->state;
       if (!st.followers.empty())
-        forward(self, sender_node(self),
+        forward(self, sender_node(self), 0,
                 {entry{st.index, 0, packed::pack(pattern, tbl.layout()).first,
                        0, true}});
       return static_cast<uint64_t>(tbl.erase(key_of(pattern, tbl.layout())));
@@ -289,6 +301,8 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
       return follow(self, direct);
     },
     [=](copy_atom, std::vector<entry>& batch) { apply_copy(self, batch); },
+    [=](follow_atom, const caf::node_id& node, uint32_t buffer_index,
+        uint64_t barrier) { handed_over(self, node, buffer_index, barrier); },
     [=](reclaim_atom) {
       // Only this partition's own timer: one chain of them, never more.
       if (self->current_sender() != self->ctrl())

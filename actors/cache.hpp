@@ -157,13 +157,54 @@ struct cache_state {
   /// Acknowledgments held back, in the order their barriers arrived.
   std::vector<held_ack> held;
 
+  /// A buffer's open stream, as each of its batches is applied.
+  struct source {
+    buffer_slot slot;
+    uint64_t stream = 0;
+    caf::actor upstream;
+    /// The stream's ledger (a local buffer's), or null.
+    std::shared_ptr<stream_ledger> ledger;
+    /// Whether the buffer is on another node (its records are checked).
+    bool remote = false;
+    /// Whether a batch arrived yet.
+    bool started = false;
+  };
+
+  /// The open streams by id: a leader tells their buffers on other nodes
+  /// about a new follower (actors/cache_follow.hpp).
+  std::map<uint64_t, source> sources;
+
+  /// A stream that began with a hand-over (`is_handover`): its batches wait
+  /// until the leader reports that it forwarded everything the buffer sent
+  /// it before (or the leader goes away).
+  struct held_stream {
+    source from;
+    uint64_t barrier = 0;
+    std::vector<std::vector<entry>> batches;
+  };
+
+  /// Held streams by id.
+  std::map<uint64_t, held_stream> holding;
+
+  /// Hand-overs the leader reported before their stream's first batch:
+  /// the buffer slot and the barrier id.
+  std::vector<std::pair<buffer_slot, uint64_t>> handed;
+
   /// A partition on another node that copied this one and gets what it
   /// applies (rejoin, actors/cache_follow.hpp).
   struct follower {
     caf::actor hdl;
     /// Nodes of producers that stream to the follower themselves.
     std::vector<caf::node_id> direct;
+    /// Streams here whose buffer streams to the follower itself since a
+    /// hand-over.
+    std::vector<uint64_t> direct_streams;
+    /// Names the follower in hand-overs (`entry::enqueued_ns`).
+    uint64_t token = 0;
   };
+
+  /// The token of the next follower.
+  uint64_t next_token = 1;
 
   /// The followers of this partition, at most `max_followers`.
   std::vector<follower> followers;
@@ -191,6 +232,11 @@ constexpr size_t max_reply_bytes = size_t{64} << 20;
 
 /// A cache partition actor.
 using cache_actor_type = caf::stateful_actor<cache_state, guarded_actor>;
+
+/// Applies one batch of stream `from` (checks, stores, counts, answers its
+/// barriers); internal to the partition.
+void apply_stream_batch(cache_actor_type* self, const cache_state::source& from,
+                        std::vector<entry>& batch);
 
 /// Returns the behavior of cache partition `index` of `partitions` that owns
 /// `data`, counts the records it processed of each local buffer into `board`

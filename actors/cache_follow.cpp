@@ -4,6 +4,7 @@
 #include "actors/cache_follow.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -46,20 +47,143 @@ void send_copy(cache_actor_type* self, const caf::actor& hdl) {
 } // namespace
 
 void forward(cache_actor_type* self, const caf::node_id& from,
-             const std::vector<entry>& batch) {
-  for (auto& f : self->state.followers) {
+             uint64_t stream, const std::vector<entry>& batch) {
+  auto& st = self->state;
+  for (auto& f : st.followers) {
     if (std::find(f.direct.begin(), f.direct.end(), from) != f.direct.end())
+      continue;
+    if (stream != 0
+        && std::find(f.direct_streams.begin(), f.direct_streams.end(), stream)
+             != f.direct_streams.end())
       continue;
     std::vector<entry> xs;
     xs.reserve(batch.size());
-    for (auto& x : batch)
+    const entry* handover = nullptr;
+    for (auto& x : batch) {
+      if (stream != 0 && is_handover(x)
+          && static_cast<uint64_t>(x.enqueued_ns) == f.token) {
+        handover = &x;
+        break; // the buffer streams the rest to the follower itself
+      }
       if (forwarded(x)) {
         xs.push_back(x);
         xs.back().enqueued_ns = 0;
       }
+    }
     if (!xs.empty())
       self->send(f.hdl, copy_atom::value, std::move(xs));
+    if (handover != nullptr) {
+      auto src = st.sources.find(stream);
+      if (src != st.sources.end())
+        self->send(f.hdl, follow_atom::value, src->second.slot.first,
+                   src->second.slot.second, handover->barrier);
+      f.direct_streams.push_back(stream);
+    }
   }
+}
+
+namespace {
+
+/// Tells the buffer of `src` to take follower `f` back, unless the buffer
+/// is on this node or the follower's, or streams there already.
+void tell(cache_actor_type* self, const cache_state::source& src,
+          const cache_state::follower& f) {
+  if (src.remote && src.slot.first != f.hdl.node()
+      && std::find(f.direct.begin(), f.direct.end(), src.slot.first)
+           == f.direct.end())
+    self->send(src.upstream, follow_atom::value, self->state.index,
+               f.hdl.node(), f.token);
+}
+
+} // namespace
+
+void tell_followers(cache_actor_type* self, const cache_state::source& src) {
+  for (auto& f : self->state.followers)
+    tell(self, src, f);
+}
+
+void take_batch(cache_actor_type* self, uint64_t stream,
+                std::vector<entry>& batch) {
+  auto& st = self->state;
+  if (auto h = st.holding.find(stream); h != st.holding.end()) {
+    h->second.batches.push_back(std::move(batch));
+    return;
+  }
+  auto i = st.sources.find(stream);
+  if (i == st.sources.end())
+    return; // not open (cannot happen: CAF closes the sink first)
+  auto& src = i->second;
+  if (!src.started) {
+    src.started = true;
+    if (src.remote && st.leader && !batch.empty()
+        && is_handover(batch.front()) && batch.front().partition == 1) {
+      auto id = batch.front().barrier;
+      auto x = std::make_pair(src.slot, id);
+      auto j = std::find(st.handed.begin(), st.handed.end(), x);
+      if (j != st.handed.end()) {
+        st.handed.erase(j); // the leader was first
+      } else {
+        auto& held = st.holding[stream];
+        held.from = src;
+        held.barrier = id;
+        held.batches.push_back(std::move(batch));
+        return;
+      }
+    }
+  }
+  apply_stream_batch(self, src, batch);
+}
+
+namespace {
+
+/// Applies what stream `i` held, in order, and forgets it.
+void release(cache_actor_type* self,
+             std::map<uint64_t, cache_state::held_stream>::iterator i) {
+  auto held = std::move(i->second);
+  self->state.holding.erase(i);
+  for (auto& batch : held.batches)
+    apply_stream_batch(self, held.from, batch);
+}
+
+/// Hand-overs kept for streams that did not begin yet, at most.
+constexpr size_t max_handed = 4096;
+
+} // namespace
+
+void handed_over(cache_actor_type* self, const caf::node_id& node,
+                 uint32_t buffer_index, uint64_t barrier) {
+  auto& st = self->state;
+  if (!st.leader || self->current_sender() != st.leader.address()) {
+    self->guards().refused.fetch_add(1, std::memory_order_relaxed);
+    log_refused("a hand-over for cache partition "
+                + std::to_string(st.index + 1)
+                + " from an actor that is not its leader was refused");
+    return;
+  }
+  auto slot = cache_state::buffer_slot{node, buffer_index};
+  for (auto i = st.holding.begin(); i != st.holding.end(); ++i)
+    if (i->second.from.slot == slot && i->second.barrier == barrier)
+      return release(self, i);
+  if (st.handed.size() >= max_handed)
+    st.handed.erase(st.handed.begin());
+  st.handed.emplace_back(slot, barrier);
+}
+
+void leader_gone(cache_actor_type* self) {
+  auto& st = self->state;
+  // Nothing more comes from it, and a request to it would go unanswered
+  // (CAF 0.17 drops messages to a lost node's actors): a later producer's
+  // follow request is answered at once.
+  st.leader = nullptr;
+  if (st.holding.empty())
+    return;
+  std::fprintf(stderr,
+               "supercache: cache partition %u: its leader went away before "
+               "handing over %zu producer streams; they go on, and what the "
+               "leader had not forwarded of them may be missing here\n",
+               static_cast<unsigned>(st.index + 1), st.holding.size());
+  while (!st.holding.empty())
+    release(self, st.holding.begin());
 }
 
 caf::result<caf::ok_atom> follow(cache_actor_type* self,
@@ -95,11 +219,13 @@ caf::result<caf::ok_atom> follow(cache_actor_type* self,
                         + std::to_string(max_followers) + " followers");
   // The copy, then the follower: both in this handler, between batches.
   send_copy(self, sender);
-  cache_state::follower f{sender, {direct}};
+  cache_state::follower f{sender, {direct}, {}, st.next_token++};
   if (i != st.followers.end())
-    *i = std::move(f); // the node's partition restarted again
-  else
-    st.followers.push_back(std::move(f));
+    st.followers.erase(i); // the node's partition restarted again
+  st.followers.push_back(std::move(f));
+  // Producers that stream here and not to the follower take it back.
+  for (auto& kvp : st.sources)
+    tell(self, kvp.second, st.followers.back());
   return caf::ok_atom::value;
 }
 
@@ -116,6 +242,7 @@ caf::result<caf::ok_atom> rejoin(cache_actor_type* self, caf::actor leader,
                           "another node");
   // Set first: the copy arrives before the answer.
   st.leader = leader;
+  self->monitor(leader); // holds end when it goes away
   st.follow_timeout = timeout;
   auto rp = self->make_response_promise();
   auto index = st.index;
@@ -152,7 +279,7 @@ void apply_copy(cache_actor_type* self, std::vector<entry>& batch) {
                                [](const entry& x) { return !forwarded(x); }),
                 batch.end());
   }
-  forward(self, st.leader.node(), batch); // a chain of followers
+  forward(self, st.leader.node(), 0, batch); // a chain of followers
   st.data->insert(batch);
 }
 

@@ -62,9 +62,27 @@ constexpr size_t copy_chunk = 4096;
 constexpr size_t max_followers = 16;
 
 /// Forwards the records of `batch` (no barriers, none refused) that came
-/// from node `from` to each follower that does not get them straight.
+/// from node `from` on stream `stream` (0: a synchronous call) to each
+/// follower that does not get them straight; at a hand-over for a follower
+/// it tells the follower and forwards nothing more of that stream to it.
 void forward(cache_actor_type* self, const caf::node_id& from,
-             const std::vector<entry>& batch);
+             uint64_t stream, const std::vector<entry>& batch);
+
+/// Tells the buffer of `src`, if on another node and not streaming to a
+/// follower itself, to take each follower back (see above).
+void tell_followers(cache_actor_type* self, const cache_state::source& src);
+
+/// Applies a batch of stream `stream`, or holds it: a stream that began
+/// with a hand-over waits for its leader's word.
+void take_batch(cache_actor_type* self, uint64_t stream,
+                std::vector<entry>& batch);
+
+/// Handles the leader's `(follow_atom, node, buffer_index, barrier)`.
+void handed_over(cache_actor_type* self, const caf::node_id& node,
+                 uint32_t buffer_index, uint64_t barrier);
+
+/// Applies every held stream after the leader went away.
+void leader_gone(cache_actor_type* self);
 
 /// Handles `(follow_atom, direct)` (see above).
 caf::result<caf::ok_atom> follow(cache_actor_type* self,

@@ -29,6 +29,8 @@
 /// | `(rejoin_atom, actor leader, node_id)` | cache | its front       | `ok_atom` once the copy arrived |
 /// | `(follow_atom, node_id direct)`      | cache  | a follower partition, its front | `ok_atom` (to a new follower: after the copy) |
 /// | `(copy_atom, std::vector<entry>)`    | cache  | its leader partition | none                  |
+/// | `(follow_atom, uint32_t partition, node_id, uint64_t token)` | buffer | a remote lane of `partition` (a leader) | none |
+/// | `(follow_atom, node_id, uint32_t buffer, uint64_t barrier)` | cache | its leader partition | none |
 ///
 /// `stop_atom`, `entry`, `reopen_atom` and `watch_atom`/`retry_atom` are
 /// local only: refused from another node (actors/remote_guard.hpp), as are
@@ -131,6 +133,17 @@ struct entry {
 /// Returns whether `x` is a flush barrier rather than a record.
 inline bool is_barrier(const entry& x) noexcept {
   return x.barrier != 0;
+}
+
+/// Returns whether `x` is a hand-over: a barrier with `erase` set, which a
+/// producer's buffer sends its leader lane of a partition (and first on its
+/// new lane to the leader's follower) when it takes a rejoined copy back
+/// (actors/buffer_takeback.hpp). Its `enqueued_ns` holds the leader's token
+/// of the follower; its `partition` is 1 on the new lane (the follower
+/// holds that stream until its leader tells it the hand-over arrived) and 0
+/// on the leader's. Acknowledged like any barrier.
+inline bool is_handover(const entry& x) noexcept {
+  return x.barrier != 0 && x.erase;
 }
 
 /// Returns whether `x` is a record its receiver could not decode (malformed,

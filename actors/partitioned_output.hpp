@@ -76,6 +76,34 @@ public:
     }
   }
 
+  /// Adds a lane to group `g` (a copy of a partition that came back) and
+  /// returns its index. It carries only what is pushed from now on: its
+  /// group counts a record written once the lanes that got it shipped it.
+  size_t add_lane(size_t g) {
+    if (members_.empty()) {
+      members_.resize(group_of_.size());
+      for (size_t i = 0; i < group_of_.size(); ++i)
+        members_[group_of_[i]].push_back(i);
+    }
+    // Records pushed to the group so far, as a live lane counts them:
+    // shipped plus queued (no barriers).
+    uint64_t pushed = group_written_[g];
+    for (auto j : members_[g])
+      if (!retired_[j])
+        pushed = std::max(pushed, lane_records_[j] + queues_[j].size()
+                                    - barriers_[j]);
+    auto i = queues_.size();
+    group_of_.push_back(g);
+    members_[g].push_back(i);
+    lane_records_.push_back(pushed);
+    retired_.push_back(false);
+    queues_.emplace_back();
+    slots_.push_back(caf::invalid_stream_slot);
+    barriers_.push_back(0);
+    shipped_.push_back(nullptr);
+    return i;
+  }
+
   /// Retires lane `i`: drops its queue and stops waiting for it.
   void retire(size_t i) {
     if (retired_[i])

@@ -7,6 +7,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <caf/actor_cast.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -151,6 +155,19 @@ caf::expected<bool> link_security(caf::actor_system& sys, const char* what) {
   if (auto err = check_tls_files(cfg))
     return err;
   return true;
+}
+
+caf::expected<caf::actor> link_opener(caf::actor_system& sys,
+                                      const char* what) {
+  if (!sys.has_middleman())
+    return make_error(errc::invalid_option,
+                      std::string{what} + " needs CAF's network layer");
+  auto tls = link_security(sys, what);
+  if (!tls)
+    return std::move(tls.error());
+  if (*tls)
+    return caf::actor_cast<caf::actor>(sys.openssl_manager().actor_handle());
+  return caf::actor_cast<caf::actor>(sys.middleman().actor_handle());
 }
 
 } // namespace supercache::detail

@@ -14,6 +14,7 @@
 
 #include <string>
 
+#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/error.hpp>
@@ -48,5 +49,12 @@ caf::error check_listen(bool tls, bool allow_insecure,
 /// if TLS is on but `sys` has no `caf::openssl::manager`. `what` names the
 /// call in the error (`publish`, `connect`).
 caf::expected<bool> link_security(caf::actor_system& sys, const char* what);
+
+/// Returns the actor of `sys` that opens links to other nodes from inside
+/// an actor (`connect_atom`): CAF's middleman actor, or the openssl
+/// manager's with TLS; an error naming `what` without a middleman or if
+/// `link_security` fails.
+caf::expected<caf::actor> link_opener(caf::actor_system& sys,
+                                      const char* what);
 
 } // namespace supercache::detail

@@ -11,6 +11,8 @@
 
 #include "actors/buffer.hpp"
 #include "actors/messages.hpp"
+#include "config/tls.hpp"
+#include "core/cluster_map.hpp"
 #include "instance/waiting.hpp"
 
 namespace supercache::detail {
@@ -42,6 +44,20 @@ caf::actor spawn_buffer(instance_state& st, const cache_view& cache,
     }
   if (lanes.size() == cache.copies.size())
     settings.lane_partition.clear(); // lane i is partition i
+  // Every copy of each partition by the map, to take back one that
+  // restarted and rejoined.
+  if (cache.opts.replicas > 1) {
+    cluster_map map{cache.nodes.size(), cache.copies.size(),
+                    cache.opts.replicas};
+    settings.homes.resize(cache.copies.size());
+    for (size_t p = 0; p < cache.copies.size(); ++p)
+      for (auto k : map.nodes_of(p))
+        settings.homes[p].push_back(cache.nodes[k]);
+    if (auto hdl = link_opener(st.sys, "taking a rejoined copy back"))
+      settings.connector = std::move(*hdl);
+    settings.rejoined = cache.rejoined;
+  }
+  settings.call_timeout = cache.opts.call_timeout;
   return st.sys.spawn(buffer_actor, std::move(lanes), std::move(settings));
 }
 

@@ -190,21 +190,25 @@ record cluster_stats(instance_state& st, const cache_view& cache) {
   caf::scoped_actor self{st.sys};
   for (size_t k = 0; k < cache.fronts.size(); ++k) {
     record x{{"node", cache.nodes[k]}};
-    if (!cache.fronts[k]) {
+    // A node that rejoined after `connect` answers through its new front.
+    auto front = cache.rejoined ? cache.rejoined->front(cache.nodes[k])
+                                : caf::actor{};
+    if (!front)
+      front = cache.fronts[k];
+    if (!front) {
       x["up"] = false;
       x["error"] = "did not answer at connect";
       nodes.push_back(std::move(x));
       continue;
     }
-    if (gone(self, cache.fronts[k])) {
+    if (gone(self, front)) {
       x["up"] = false;
       x["error"] = "went away";
       nodes.push_back(std::move(x));
       continue;
     }
     self
-      ->request(cache.fronts[k], cache.opts.connect_timeout,
-                stats_atom::value)
+      ->request(front, cache.opts.connect_timeout, stats_atom::value)
       .receive(
         [&](record& y) {
           up[k] = true;
@@ -223,7 +227,10 @@ record cluster_stats(instance_state& st, const cache_view& cache) {
     auto in_sync = record::array();
     cluster_map map{cache.nodes.size(), cache.copies.size(),
                     cache.opts.replicas};
-    auto& used = cache.copy_nodes[p];
+    auto used = cache.copy_nodes[p];
+    if (cache.rejoined)
+      for (auto& x : cache.rejoined->of(p))
+        used.push_back(cache.node_index(x.node));
     for (auto k : map.nodes_of(p)) {
       copies.push_back(cache.nodes[k]);
       in_sync.push_back(up[k]

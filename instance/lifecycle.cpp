@@ -181,16 +181,7 @@ caf::error start_front(const std::shared_ptr<instance_state>& ptr) {
     auto p = weak.lock();
     if (!p)
       return make_error(errc::not_started);
-    if (!p->sys.has_middleman())
-      return make_error(errc::invalid_option,
-                        "rejoin needs CAF's network layer");
-    auto tls = link_security(p->sys, "rejoin");
-    if (!tls)
-      return std::move(tls.error());
-    if (*tls)
-      return caf::actor_cast<caf::actor>(
-        p->sys.openssl_manager().actor_handle());
-    return caf::actor_cast<caf::actor>(p->sys.middleman().actor_handle());
+    return link_opener(p->sys, "rejoin");
   };
   st.front = st.sys.spawn(front_actor, std::move(hooks));
   if (auto err = register_as(st.sys, instance::front_name(), st.front)) {

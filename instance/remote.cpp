@@ -248,6 +248,8 @@ caf::error instance::connect(const options& opts) {
   auto view = std::make_shared<cache_view>();
   view->opts = opts;
   view->peer = opts.remote;
+  if (opts.replicas > 1)
+    view->rejoined = std::make_shared<rejoined_copies>();
   std::vector<node_reply> replies;
   for (auto& ep : *eps) {
     // Each node named as written in the list.

@@ -33,6 +33,7 @@
 #include "core/buffer_counters.hpp"
 #include "core/gate.hpp"
 #include "core/names.hpp"
+#include "core/rejoined.hpp"
 #include "core/routing.hpp"
 #include "core/table.hpp"
 
@@ -72,6 +73,19 @@ struct cache_view {
   /// What every node was told (`cluster_atom`); empty for one node with one
   /// replica.
   std::string cluster;
+
+  /// The copies the buffers took back after nodes restarted and rejoined
+  /// (null without replicas): reads try them after `copies`.
+  std::shared_ptr<rejoined_copies> rejoined;
+
+  /// Returns the index of node `addr` (`HOST:PORT`) in `nodes`, or
+  /// `nodes.size()`.
+  size_t node_index(const std::string& addr) const {
+    size_t k = 0;
+    while (k < nodes.size() && nodes[k] != addr)
+      ++k;
+    return k;
+  }
 };
 
 using cache_ptr = std::shared_ptr<const cache_view>;

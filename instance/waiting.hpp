@@ -122,7 +122,8 @@ caf::expected<T> ask_node(instance_state& st, const cache_view& cache,
 }
 
 /// Asks the copies of partition `p` of a remote cache in turn, primary
-/// first, and returns the first answer (a read): a copy whose node is gone
+/// first, then those taken back after `connect`, and returns the first
+/// answer (a read): a copy whose node is gone
 /// is skipped; an answer that is an error of ours (e.g. `invalid_record`)
 /// is returned as it is.
 template <class T, class... Ts>
@@ -135,12 +136,19 @@ caf::expected<T> ask_partition(instance_state& st, const cache_view& cache,
     if (result || is_answer(result.error()))
       return result;
   }
+  if (cache.rejoined)
+    for (auto& x : cache.rejoined->of(p)) {
+      result = ask_node<T>(st, cache, cache.node_index(x.node), x.hdl, xs...);
+      if (result || is_answer(result.error()))
+        return result;
+    }
   return result;
 }
 
 /// Sends `xs...` to every copy of partition `p` of a remote cache (a
 /// write) and returns the answer of the first copy that answered; fails
-/// if none did, or with the first error of ours a copy answered.
+/// if none did, or with the first error of ours a copy answered. Copies
+/// taken back after `connect` are written only if no other copy answered.
 template <class T, class... Ts>
 caf::expected<T> tell_partition(instance_state& st, const cache_view& cache,
                                 size_t p, const Ts&... xs) {
@@ -158,6 +166,20 @@ caf::expected<T> tell_partition(instance_state& st, const cache_view& cache,
       last = std::move(x.error());
     }
   }
+  // A copy taken back gets the writes through the copy it follows while
+  // that one answers (it would apply them twice otherwise).
+  if (!first && cache.rejoined)
+    for (auto& x : cache.rejoined->of(p)) {
+      auto y = ask_node<T>(st, cache, cache.node_index(x.node), x.hdl, xs...);
+      if (y) {
+        if (!first)
+          first = std::move(*y);
+      } else if (is_answer(y.error())) {
+        return std::move(y.error());
+      } else {
+        last = std::move(y.error());
+      }
+    }
   if (first)
     return std::move(*first);
   return last;

@@ -165,7 +165,8 @@ void read_back(supercache::instance& inst, const std::string& list, int n,
   opts.remote = list;
   opts.replicas = 2;
   opts.buffers = 1;
-  REQUIRE_EQ(inst.connect(opts), caf::none);
+  auto err = inst.connect(opts);
+  REQUIRE_MESSAGE(!err, supercache::render(err));
   auto size = inst.size();
   REQUIRE(size);
   CHECK_EQ(*size, static_cast<size_t>(n));

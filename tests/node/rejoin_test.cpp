@@ -106,3 +106,67 @@ TEST_CASE("a cache node restarted empty while a producer keeps writing "
            supercache::record::array({true, true}));
   REQUIRE_EQ(inst.stop(), caf::none);
 }
+
+TEST_CASE("a producer that ran across a rejoin streams to the rejoined node "
+          "itself, so losing a leader's node afterwards loses none of its "
+          "records") {
+  signal(SIGPIPE, SIG_IGN);
+  constexpr int keys = 3'000;
+  three_nodes c;
+  process old{producer_args(c.list()), true};
+  REQUIRE(old.write(writes(0, keys, 1)));
+  wait_for_line(old, keys + 1);
+  c.nodes[1]->kill(SIGKILL);
+  REQUIRE(c.nodes[1]->wait_for_exit(30s));
+  auto lost = [&](int buffer, const std::string& port) {
+    return "buffer " + std::to_string(buffer) + ": the cache node at 127.0.0.1:"
+           + port + " went away";
+  };
+  for (auto buffer : {1, 2})
+    REQUIRE_MESSAGE(old.wait_for_err(lost(buffer, c.ports[1]), 30s),
+                    old.err());
+  process again{node_args({"--supercache.role=\"cache\"",
+                           "--supercache.partitions="
+                             + std::to_string(partitions),
+                           "--supercache.port=" + c.ports[1]})};
+  REQUIRE_EQ(listening_port(again), c.ports[1]);
+  process fresh{producer_args(c.list()), true};
+  REQUIRE(fresh.write(writes(keys, keys, 7)));
+  wait_for_line(fresh, keys + 1);
+  // Each buffer of `old` takes back each partition of the restarted node.
+  supercache::cluster_map map{3, partitions, 2};
+  for (auto buffer : {1, 2})
+    for (auto p : map.partitions_of(1)) {
+      auto line = "buffer " + std::to_string(buffer)
+                  + ": streams cache partition " + std::to_string(p + 1)
+                  + " to the cache node at 127.0.0.1:" + c.ports[1]
+                  + " again";
+      REQUIRE_MESSAGE(old.wait_for_err(line, 30s), old.err());
+    }
+  REQUIRE(old.write(writes(0, keys, 3)));
+  wait_for_line(old, 2 * keys + 2);
+  // Node 1 leads some of the restarted node's partitions: without the
+  // take-back, `old` would have no copy of those left.
+  c.nodes[0]->kill(SIGKILL);
+  REQUIRE(c.nodes[0]->wait_for_exit(30s));
+  for (auto buffer : {1, 2})
+    REQUIRE_MESSAGE(old.wait_for_err(lost(buffer, c.ports[0]), 30s),
+                    old.err());
+  REQUIRE(old.write(writes(0, keys, 4)));
+  old.close_stdin();
+  fresh.close_stdin();
+  for (auto* p : {&old, &fresh}) {
+    auto status = p->wait_for_exit(120s);
+    REQUIRE_MESSAGE(status, "a producer hangs: " << p->err());
+    REQUIRE_MESSAGE(*status == 0, p->err());
+    auto done = event(p->read_line(1s));
+    MESSAGE(done.dump());
+    CHECK_EQ(done["lost"], 0);
+  }
+  CHECK_EQ(check_copies_agree(c, {false, true, true}), 2u * keys);
+  reader r;
+  supercache::instance inst{r.sys};
+  read_back(inst, c.list(), 2 * keys,
+            [&](int k) { return k < keys ? 4 : 7; });
+  REQUIRE_EQ(inst.stop(), caf::none);
+}
