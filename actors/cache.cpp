@@ -290,7 +290,11 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
         return std::move(compiled.error());
       return tbl.match(*compiled, max_reply_bytes, "a match reply");
     },
-    [=](clear_atom) { return static_cast<uint64_t>(self->state.data->clear()); },
+    [=](clear_atom) {
+      if (!self->state.followers.empty())
+        forward_clear(self, sender_node(self));
+      return static_cast<uint64_t>(self->state.data->clear());
+    },
     [=](size_atom) { return static_cast<uint64_t>(self->state.data->size()); },
     [=](stats_atom) -> record { return to_json(*self->state.data); },
     [=](rejoin_atom, caf::actor& leader, const caf::node_id& direct,

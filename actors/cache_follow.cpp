@@ -82,6 +82,12 @@ void forward(cache_actor_type* self, const caf::node_id& from,
   }
 }
 
+void forward_clear(cache_actor_type* self, const caf::node_id& from) {
+  for (auto& f : self->state.followers)
+    if (std::find(f.direct.begin(), f.direct.end(), from) == f.direct.end())
+      self->send(f.hdl, clear_atom::value);
+}
+
 namespace {
 
 /// Tells the buffer of `src` to take follower `f` back, unless the buffer

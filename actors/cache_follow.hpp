@@ -14,7 +14,8 @@
 ///   first gets a copy of every record here, as `(copy_atom, batch)`
 ///   messages of at most `copy_chunk` records, then the reply `ok_atom`;
 ///   from then on every record and lazy erase this partition applies from
-///   a stream, and every synchronous `put` and `erase`, is forwarded to it
+///   a stream, and every synchronous `put`, `erase` and `clear`, is
+///   forwarded to it
 ///   in the order applied, except what comes from the nodes in its
 ///   `direct` list: those producers stream to the follower themselves.
 ///   Later requests of the same follower add nodes to `direct`. At most
@@ -26,6 +27,22 @@
 /// - `(copy_atom, std::vector<entry>)`: from the leader only (others are
 ///   counted as refused): checked like a remote stream batch (partition,
 ///   owner), then applied.
+/// - `(follow_atom, node_id, uint32_t buffer, uint64_t barrier)`: from the
+///   leader only (others are counted as refused): the buffer `buffer` of
+///   that node handed over at `barrier` (see **Taking back**).
+///
+/// **Taking back.** A leader tells each buffer on another node that streams
+/// to it, is not in a follower's `direct` list and is not on the
+/// follower's node, `(follow_atom, partition, follower's node, token)`:
+/// when the follower registers, and when such a buffer opens a stream
+/// later. The buffer links to the follower's node and hands over
+/// (actors/buffer_takeback.hpp): a hand-over entry (`is_handover`, the
+/// token in `enqueued_ns`) on its stream here, and first on its new stream
+/// to the follower. The leader forwards that stream's records before the
+/// hand-over, then sends the follower `(follow_atom, node, buffer,
+/// barrier)` and forwards nothing more of the stream. The follower holds a
+/// stream that begins with a hand-over until that message arrives (it may
+/// come first: kept, at most 4,096), then applies it in order.
 ///
 /// **Order and loss.** One actor takes the copy and registers the follower
 /// in one handler, between two batches, so the copy and the forwards
@@ -33,14 +50,17 @@
 /// reaches the follower through its leader in the order the leader applied
 /// it; what a producer in `direct` wrote reaches it straight, and the
 /// producer starts streaming only after its node was registered (so none
-/// of its records is in the copy). `clear` is not forwarded.
+/// of its records is in the copy). `clear` is forwarded as `(clear_atom)`
+/// (a message, not a request: the follower's count is not answered).
 ///
 /// **Capacity.** Forwards are messages without credit: a follower that
 /// applies slower than its leader grows its inbox. The copy is built in
 /// memory at the leader (one decode and pack per record).
 ///
-/// **Stopping.** A follower whose leader goes away keeps what it has; a
-/// leader keeps sending to a follower that went away until a new follower
+/// **Stopping.** A follower whose leader goes away keeps what it has,
+/// applies the streams it held (what the leader had not forwarded of them
+/// may be missing: logged once) and answers later follow requests at once;
+/// a leader keeps sending to a follower that went away until a new follower
 /// of the same node replaces it (messages to a dead actor are dropped).
 
 #include <cstddef>
@@ -67,6 +87,10 @@ constexpr size_t max_followers = 16;
 /// it tells the follower and forwards nothing more of that stream to it.
 void forward(cache_actor_type* self, const caf::node_id& from,
              uint64_t stream, const std::vector<entry>& batch);
+
+/// Sends `(clear_atom)` to each follower that does not get the writes of
+/// node `from` straight, in order with the forwards.
+void forward_clear(cache_actor_type* self, const caf::node_id& from);
 
 /// Tells the buffer of `src`, if on another node and not streaming to a
 /// follower itself, to take each follower back (see above).

@@ -26,6 +26,15 @@ struct replica_fixture : testing::fixture {
     settings.remote = true; // a copy that goes away is not restarted
     settings.lane_partition = {0, 0};
     settings.lane_node = {"a:1", "b:2"};
+    settings.homes = {{"a:1", "b:2", "c:3"}};
+    settings.guards = guards;
+    // Links to other nodes fail here.
+    settings.connector = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
+      return {[](caf::connect_atom, const std::string&, uint16_t) {
+        return caf::make_error(caf::sec::cannot_connect_to_node);
+      }};
+    });
+    connector = settings.connector;
     buf = sys.spawn(buffer_actor, copies, std::move(settings));
     run_streams();
   }
@@ -34,6 +43,7 @@ struct replica_fixture : testing::fixture {
     for (auto& hdl : copies)
       send_local_exit(hdl, caf::exit_reason::user_shutdown);
     send_local_exit(buf, caf::exit_reason::user_shutdown);
+    send_local_exit(connector, caf::exit_reason::user_shutdown);
     run_streams();
   }
 
@@ -46,9 +56,11 @@ struct replica_fixture : testing::fixture {
   record_layout layout;
   std::shared_ptr<buffer_counters> counters
     = std::make_shared<buffer_counters>();
+  guard_counters_ptr guards = std::make_shared<guard_counters>();
   std::vector<std::shared_ptr<table>> tables;
   std::vector<caf::actor> copies;
   caf::actor buf;
+  caf::actor connector;
 };
 
 } // namespace
@@ -128,4 +140,38 @@ TEST_CASE_FIXTURE(replica_fixture,
   caf::send_as(copies[1], buf, refused_atom::value, uint64_t{2});
   run_streams();
   CHECK_EQ(counters->lost.load(), 5u);
+}
+
+TEST_CASE_FIXTURE(replica_fixture,
+                  "a request to take back a rejoined copy is refused and "
+                  "counted unless a copy of the partition sends it, and a "
+                  "refused one changes nothing") {
+  auto other = caf::make_node_id(42, "0102030405060708090a0b0c0d0e0f1011121314");
+  REQUIRE(other);
+  // From an actor that is no copy this buffer streams to.
+  self->send(buf, follow_atom::value, uint32_t{0}, *other, uint64_t{1});
+  run();
+  CHECK_EQ(guards->refused.load(), 1u);
+  // From a copy, for a partition that does not exist.
+  caf::send_as(copies[0], buf, follow_atom::value, uint32_t{5}, *other,
+               uint64_t{1});
+  run();
+  CHECK_EQ(guards->refused.load(), 2u);
+  // From a copy, naming this node.
+  caf::send_as(copies[0], buf, follow_atom::value, uint32_t{0}, sys.node(),
+               uint64_t{1});
+  run();
+  CHECK_EQ(guards->refused.load(), 3u);
+  // A valid request whose node cannot be reached: not refused, logged, and
+  // the buffer streams on as before.
+  caf::send_as(copies[0], buf, follow_atom::value, uint32_t{0}, *other,
+               uint64_t{1});
+  run();
+  CHECK_EQ(guards->refused.load(), 3u);
+  put(0, 100);
+  self->send(buf, caf::flush_atom::value);
+  run_streams();
+  CHECK(receive_as<caf::ok_atom>().has_value());
+  for (auto& tbl : tables)
+    CHECK_EQ(tbl->size(), 100u);
 }
