@@ -214,6 +214,10 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
           // Otherwise the buffer ended the stream behind its last batch.
           if (self->has_behavior()) {
             self->state.sources.erase(stream);
+            for (auto& f : self->state.followers) {
+              auto& xs = f.direct_streams;
+              xs.erase(std::remove(xs.begin(), xs.end(), stream), xs.end());
+            }
             close_stream(self, slot, stream);
             if (ledger)
               ledgers->settle(upstream.id(), self->id());

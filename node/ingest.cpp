@@ -42,7 +42,10 @@ ingest_result ingest(std::istream& in, const write_fn& write,
   auto reject = [&](const std::string& why) {
     if (report.errors != nullptr
         && result.rejected < report.max_rejections_shown)
-      *report.errors << "line " << result.lines << ": " << why << '\n';
+      // One write: a library line from another thread cannot split it.
+      *report.errors << ("line " + std::to_string(result.lines) + ": " + why
+                         + '\n')
+                     << std::flush;
     ++result.rejected;
   };
   std::string line;

@@ -62,12 +62,14 @@ using supercache::render;
 using supercache::node::node_role;
 using clock_type = std::chrono::steady_clock;
 
-/// Prints `error: what: err` on stderr; returns `status`.
+/// Prints `error: what: err` on stderr, as one write (the library's lines
+/// from other threads cannot land inside it); returns `status`.
 int fail(const std::string& what, const caf::error& err, int status = 1) {
-  std::cerr << "supercache-node: error: " << what;
+  auto line = "supercache-node: error: " + what;
   if (err)
-    std::cerr << ": " << render(err);
-  std::cerr << std::endl;
+    line += ": " + render(err);
+  line += '\n';
+  std::cerr << line << std::flush;
   return status;
 }
 

@@ -36,6 +36,13 @@ struct three_nodes {
     }
   }
 
+  /// Returns the arguments that restart node `k`, empty, on its port.
+  std::vector<std::string> restart_args(int k) const {
+    return node_args({"--supercache.role=\"cache\"",
+                      "--supercache.partitions=" + std::to_string(partitions),
+                      "--supercache.port=" + ports[k]});
+  }
+
   /// Returns the `remote` list of nodes `ks` (all by default).
   std::string list(std::vector<int> ks = {0, 1, 2}) const {
     std::string result;

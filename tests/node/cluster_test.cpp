@@ -105,10 +105,7 @@ TEST_CASE("a cache node killed mid-ingest costs no accepted record with "
   // The killed node restarts on its port, empty: a producer that connects
   // now has it copy its partitions from their other copies (rejoin), and
   // every copy agrees again.
-  process again{node_args({"--supercache.role=\"cache\"",
-                           "--supercache.partitions="
-                             + std::to_string(partitions),
-                           "--supercache.port=" + c.ports[1]})};
+  process again{c.restart_args(1)};
   REQUIRE_EQ(listening_port(again), c.ports[1]);
   {
     reader r;
@@ -154,10 +151,7 @@ TEST_CASE("losing every copy of a partition makes the producers exit 1 "
   // connects now is refused, naming what cannot be copied.
   std::vector<std::unique_ptr<process>> again;
   for (int k : {0, 1}) {
-    again.push_back(std::make_unique<process>(node_args(
-      {"--supercache.role=\"cache\"",
-       "--supercache.partitions=" + std::to_string(partitions),
-       "--supercache.port=" + c.ports[k]})));
+    again.push_back(std::make_unique<process>(c.restart_args(k)));
     REQUIRE_EQ(listening_port(*again.back()), c.ports[k]);
   }
   reader r;

@@ -41,6 +41,16 @@ TEST_CASE("a cache node restarted empty while a producer keeps writing "
   signal(SIGPIPE, SIG_IGN);
   constexpr int keys = 3'000;
   three_nodes c;
+  // A library user connected before the restart, to clear at the end.
+  reader early_sys;
+  supercache::instance early{early_sys.sys};
+  {
+    supercache::options opts;
+    opts.remote = c.list();
+    opts.replicas = 2;
+    opts.buffers = 1;
+    REQUIRE_EQ(early.connect(opts), caf::none);
+  }
   // `old` streams all along; it knows nothing of the restart.
   process old{producer_args(c.list()), true};
   REQUIRE(old.write(writes(0, keys, 1)));
@@ -53,10 +63,7 @@ TEST_CASE("a cache node restarted empty while a producer keeps writing "
     REQUIRE_MESSAGE(old.wait_for_err(buffer, 30s), old.err());
   REQUIRE(old.write(writes(0, keys, 2)));
   wait_for_line(old, 2 * keys + 2);
-  process again{node_args({"--supercache.role=\"cache\"",
-                           "--supercache.partitions="
-                             + std::to_string(partitions),
-                           "--supercache.port=" + c.ports[1]})};
+  process again{c.restart_args(1)};
   REQUIRE_EQ(listening_port(again), c.ports[1]);
   // A producer that connects now has the node copy its partitions; it
   // writes other keys, to every copy itself.
@@ -105,6 +112,15 @@ TEST_CASE("a cache node restarted empty while a producer keeps writing "
   CHECK_EQ((*stats)["cluster"]["partitions"][0]["in_sync"],
            supercache::record::array({true, true}));
   REQUIRE_EQ(inst.stop(), caf::none);
+  // `early` writes to the copies it connected to; the leaders forward its
+  // clear to the restarted node.
+  auto cleared = early.clear();
+  REQUIRE_MESSAGE(cleared, supercache::render(cleared.error()));
+  CHECK_EQ(*cleared, static_cast<size_t>(2 * keys));
+  for (auto& port : c.ports)
+    for (auto n : partition_sizes(port))
+      CHECK_EQ(n, 0u);
+  REQUIRE_EQ(early.stop(), caf::none);
 }
 
 TEST_CASE("a producer that ran across a rejoin streams to the rejoined node "
@@ -125,10 +141,7 @@ TEST_CASE("a producer that ran across a rejoin streams to the rejoined node "
   for (auto buffer : {1, 2})
     REQUIRE_MESSAGE(old.wait_for_err(lost(buffer, c.ports[1]), 30s),
                     old.err());
-  process again{node_args({"--supercache.role=\"cache\"",
-                           "--supercache.partitions="
-                             + std::to_string(partitions),
-                           "--supercache.port=" + c.ports[1]})};
+  process again{c.restart_args(1)};
   REQUIRE_EQ(listening_port(again), c.ports[1]);
   process fresh{producer_args(c.list()), true};
   REQUIRE(fresh.write(writes(keys, keys, 7)));
