@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <netinet/in.h>
 
 #include <caf/actor_cast.hpp>
@@ -171,3 +172,55 @@ caf::expected<caf::actor> link_opener(caf::actor_system& sys,
 }
 
 } // namespace supercache::detail
+
+// -- OpenSSL's error queue ----------------------------------------------------
+
+// CAF 0.17's openssl module (caf/openssl/session.cpp) reads the outcome of
+// each SSL_read, SSL_write, SSL_connect and SSL_accept with SSL_get_error and
+// never clears OpenSSL's per-thread error queue, which SSL_get_error requires
+// to be empty before the call. One peer closing its link without a TLS
+// close_notify (a producer exiting, a process killed, a hostile peer) leaves
+// an error in the queue of the I/O thread, and the next read of another link
+// on that thread that would block is taken for a fatal error: that link is
+// closed. These definitions take the place of OpenSSL's for the whole
+// program (the executable's symbols come first) and clear the queue before
+// calling OpenSSL's own, as its manual asks of every caller.
+
+namespace {
+
+/// Returns OpenSSL's definition of `name` (the next one after ours).
+template <class F>
+F openssl_function(const char* name) {
+  return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+}
+
+} // namespace
+
+extern "C" {
+
+int SSL_read(SSL* ssl, void* buf, int num) {
+  static auto next = openssl_function<int (*)(SSL*, void*, int)>("SSL_read");
+  ERR_clear_error();
+  return next(ssl, buf, num);
+}
+
+int SSL_write(SSL* ssl, const void* buf, int num) {
+  static auto next
+    = openssl_function<int (*)(SSL*, const void*, int)>("SSL_write");
+  ERR_clear_error();
+  return next(ssl, buf, num);
+}
+
+int SSL_connect(SSL* ssl) {
+  static auto next = openssl_function<int (*)(SSL*)>("SSL_connect");
+  ERR_clear_error();
+  return next(ssl);
+}
+
+int SSL_accept(SSL* ssl) {
+  static auto next = openssl_function<int (*)(SSL*)>("SSL_accept");
+  ERR_clear_error();
+  return next(ssl);
+}
+
+} // extern "C"

@@ -79,11 +79,26 @@ TEST_CASE("every link of a TLS cluster uses TLS: a producer with a valid "
   CHECK_EQ(done["stored"], keys);
   CHECK_EQ(done["lost"], 0);
   // Node 2 dies and restarts empty on its port: the next producer has it
-  // copy its partitions over TLS links of its own (rejoin).
+  // copy its partitions over TLS links of its own (rejoin), and a producer
+  // that runs across it takes it back over a TLS link of its own.
   auto port = list.substr(list.find(',') + 1);
   port = port.substr(port.find(':') + 1, port.find(',') - port.find(':') - 1);
+  process running{node_args({"--supercache.role=\"producer\"",
+                             "--supercache.remote=" + in_quotes(list),
+                             "--supercache.replicas=2",
+                             "--supercache.buffers=1",
+                             "--supercache.input=\"-\""},
+                            tls_args("producer")),
+                  true};
+  // Connected (it streams lines once it is) before the node dies.
+  REQUIRE(running.write(tls_records(keys, keys) + "not json\n"));
+  REQUIRE_MESSAGE(running.wait_for_err("line " + std::to_string(keys + 1)
+                                         + ": not valid JSON",
+                                       30s),
+                  running.err());
   nodes[1]->kill(SIGKILL);
   REQUIRE(nodes[1]->wait_for_exit(30s));
+  REQUIRE_MESSAGE(running.wait_for_err("went away", 30s), running.err());
   nodes[1] = std::make_unique<process>(
     node_args({"--supercache.role=\"cache\"", "--supercache.partitions=3",
                "--supercache.port=" + port},
@@ -94,6 +109,16 @@ TEST_CASE("every link of a TLS cluster uses TLS: a producer with a valid "
   REQUIRE_MESSAGE(status == 0, err);
   CHECK_NE(err.find("it copied its partitions from their other replicas"),
            std::string::npos);
+  REQUIRE_MESSAGE(running.wait_for_err("to the cache node at 127.0.0.1:" + port
+                                         + " again",
+                                       30s),
+                  running.err());
+  REQUIRE(running.write(tls_records(keys, keys)));
+  running.close_stdin();
+  auto running_status = running.wait_for_exit(60s);
+  REQUIRE_MESSAGE(running_status, "the producer hangs: " << running.err());
+  REQUIRE_MESSAGE(*running_status == 0, running.err());
+  CHECK_EQ(event(running.read_line(1s))["lost"], 0);
   // Each partition is on two nodes: the nodes hold twice the keys.
   uint64_t held = 0;
   for (auto& node : nodes) {
@@ -102,4 +127,43 @@ TEST_CASE("every link of a TLS cluster uses TLS: a producer with a valid "
     held += event(node->read_line(1s))["stored"].get<uint64_t>();
   }
   CHECK_EQ(held, 2u * keys);
+}
+
+TEST_CASE("a TLS producer keeps its links while another producer connects, "
+          "writes and exits without closing TLS (CAF 0.17's stale OpenSSL "
+          "errors do not close other links)") {
+  std::vector<std::unique_ptr<process>> nodes;
+  std::string list;
+  for (int k = 0; k < 3; ++k) {
+    nodes.push_back(std::make_unique<process>(
+      node_args({"--supercache.role=\"cache\"", "--supercache.partitions=3"},
+                tls_args("cache"))));
+    auto listening = event(nodes.back()->read_line(30s));
+    REQUIRE_MESSAGE(listening["event"] == "listening", nodes.back()->err());
+    list += (list.empty() ? "" : ",") + std::string{"127.0.0.1:"}
+            + std::to_string(listening["port"].get<uint16_t>());
+  }
+  process running{node_args({"--supercache.role=\"producer\"",
+                             "--supercache.remote=" + in_quotes(list),
+                             "--supercache.replicas=2",
+                             "--supercache.input=\"-\""},
+                            tls_args("producer")),
+                  true};
+  REQUIRE(running.write(tls_records(100, 100) + "not json\n"));
+  REQUIRE_MESSAGE(running.wait_for_err("line 101: not valid JSON", 30s),
+                  running.err());
+  input_file input{tls_records(6'000, 1'500)};
+  std::string out, err;
+  REQUIRE_EQ(run_producer(list, tls_args("producer"), input.path.string(),
+                          out, err),
+             0);
+  // The nodes' I/O threads saw that producer's links end without TLS's
+  // close_notify; the other links stay (heartbeats every second).
+  CHECK_FALSE(running.wait_for_err("went away", 8s));
+  REQUIRE(running.write(tls_records(100, 100)));
+  running.close_stdin();
+  auto status = running.wait_for_exit(60s);
+  REQUIRE_MESSAGE(status, "the producer hangs: " << running.err());
+  REQUIRE_MESSAGE(*status == 0, running.err());
+  CHECK_EQ(event(running.read_line(1s))["lost"], 0);
 }
