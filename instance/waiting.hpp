@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -121,24 +122,33 @@ caf::expected<T> ask_node(instance_state& st, const cache_view& cache,
   return result;
 }
 
+/// Returns the copies of partition `p` of a remote cache with the index of
+/// their node: those `connect` found, primary first, or (`taken_back`)
+/// those the buffers took back since (core/rejoined.hpp).
+inline std::vector<std::pair<size_t, caf::actor>>
+copies_of(const cache_view& cache, size_t p, bool taken_back) {
+  std::vector<std::pair<size_t, caf::actor>> result;
+  if (!taken_back) {
+    for (size_t i = 0; i < cache.copies[p].size(); ++i)
+      result.emplace_back(cache.copy_nodes[p][i], cache.copies[p][i]);
+  } else if (cache.rejoined) {
+    for (auto& x : cache.rejoined->of(p))
+      result.emplace_back(cache.node_index(x.node), x.hdl);
+  }
+  return result;
+}
+
 /// Asks the copies of partition `p` of a remote cache in turn, primary
 /// first, then those taken back after `connect`, and returns the first
-/// answer (a read): a copy whose node is gone
-/// is skipped; an answer that is an error of ours (e.g. `invalid_record`)
-/// is returned as it is.
+/// answer (a read): a copy whose node is gone is skipped; an answer that is
+/// an error of ours (e.g. `invalid_record`) is returned as it is.
 template <class T, class... Ts>
 caf::expected<T> ask_partition(instance_state& st, const cache_view& cache,
                                size_t p, const Ts&... xs) {
   caf::expected<T> result{caf::error{}};
-  for (size_t i = 0; i < cache.copies[p].size(); ++i) {
-    result = ask_node<T>(st, cache, cache.copy_nodes[p][i],
-                         cache.copies[p][i], xs...);
-    if (result || is_answer(result.error()))
-      return result;
-  }
-  if (cache.rejoined)
-    for (auto& x : cache.rejoined->of(p)) {
-      result = ask_node<T>(st, cache, cache.node_index(x.node), x.hdl, xs...);
+  for (auto taken_back : {false, true})
+    for (auto& [node, hdl] : copies_of(cache, p, taken_back)) {
+      result = ask_node<T>(st, cache, node, hdl, xs...);
       if (result || is_answer(result.error()))
         return result;
     }
@@ -148,38 +158,29 @@ caf::expected<T> ask_partition(instance_state& st, const cache_view& cache,
 /// Sends `xs...` to every copy of partition `p` of a remote cache (a
 /// write) and returns the answer of the first copy that answered; fails
 /// if none did, or with the first error of ours a copy answered. Copies
-/// taken back after `connect` are written only if no other copy answered.
+/// taken back after `connect` are written only if no other copy answered:
+/// they get the writes through the copy they follow while that one answers
+/// (they would apply them twice otherwise).
 template <class T, class... Ts>
 caf::expected<T> tell_partition(instance_state& st, const cache_view& cache,
                                 size_t p, const Ts&... xs) {
   std::optional<T> first;
   caf::error last;
-  for (size_t i = 0; i < cache.copies[p].size(); ++i) {
-    auto x = ask_node<T>(st, cache, cache.copy_nodes[p][i],
-                         cache.copies[p][i], xs...);
-    if (x) {
-      if (!first)
-        first = std::move(*x);
-    } else if (is_answer(x.error())) {
-      return std::move(x.error());
-    } else {
-      last = std::move(x.error());
-    }
-  }
-  // A copy taken back gets the writes through the copy it follows while
-  // that one answers (it would apply them twice otherwise).
-  if (!first && cache.rejoined)
-    for (auto& x : cache.rejoined->of(p)) {
-      auto y = ask_node<T>(st, cache, cache.node_index(x.node), x.hdl, xs...);
-      if (y) {
+  for (auto taken_back : {false, true}) {
+    if (first)
+      break;
+    for (auto& [node, hdl] : copies_of(cache, p, taken_back)) {
+      auto x = ask_node<T>(st, cache, node, hdl, xs...);
+      if (x) {
         if (!first)
-          first = std::move(*y);
-      } else if (is_answer(y.error())) {
-        return std::move(y.error());
+          first = std::move(*x);
+      } else if (is_answer(x.error())) {
+        return std::move(x.error());
       } else {
-        last = std::move(y.error());
+        last = std::move(x.error());
       }
     }
+  }
   if (first)
     return std::move(*first);
   return last;

@@ -45,16 +45,9 @@ int run_producer(const std::string& list, std::vector<std::string> tls,
   return *status;
 }
 
-} // namespace
-
-TEST_CASE("every link of a TLS cluster uses TLS: a producer with a valid "
-          "certificate stores every key on three TLS cache nodes, one with a "
-          "stranger's certificate is refused, and a node restarted empty "
-          "copies its partitions back") {
-  constexpr int records = 6'000;
-  constexpr int keys = 1'500;
-  input_file input{tls_records(records, keys)};
-  std::vector<std::unique_ptr<process>> nodes;
+/// Starts three TLS cache nodes of 3 partitions into `nodes`; returns
+/// their `remote` list.
+std::string start_nodes(std::vector<std::unique_ptr<process>>& nodes) {
   std::string list;
   for (int k = 0; k < 3; ++k) {
     nodes.push_back(std::make_unique<process>(
@@ -66,6 +59,20 @@ TEST_CASE("every link of a TLS cluster uses TLS: a producer with a valid "
     list += (list.empty() ? "" : ",") + std::string{"127.0.0.1:"}
             + std::to_string(listening["port"].get<uint16_t>());
   }
+  return list;
+}
+
+} // namespace
+
+TEST_CASE("every link of a TLS cluster uses TLS: a producer with a valid "
+          "certificate stores every key on three TLS cache nodes, one with a "
+          "stranger's certificate is refused, and a node restarted empty "
+          "copies its partitions back") {
+  constexpr int records = 6'000;
+  constexpr int keys = 1'500;
+  input_file input{tls_records(records, keys)};
+  std::vector<std::unique_ptr<process>> nodes;
+  auto list = start_nodes(nodes);
   std::string out, err;
   auto stranger = run_producer(list, tls_args("stranger", "stranger-ca"),
                                input.path.string(), out, err);
@@ -133,16 +140,7 @@ TEST_CASE("a TLS producer keeps its links while another producer connects, "
           "writes and exits without closing TLS (CAF 0.17's stale OpenSSL "
           "errors do not close other links)") {
   std::vector<std::unique_ptr<process>> nodes;
-  std::string list;
-  for (int k = 0; k < 3; ++k) {
-    nodes.push_back(std::make_unique<process>(
-      node_args({"--supercache.role=\"cache\"", "--supercache.partitions=3"},
-                tls_args("cache"))));
-    auto listening = event(nodes.back()->read_line(30s));
-    REQUIRE_MESSAGE(listening["event"] == "listening", nodes.back()->err());
-    list += (list.empty() ? "" : ",") + std::string{"127.0.0.1:"}
-            + std::to_string(listening["port"].get<uint16_t>());
-  }
+  auto list = start_nodes(nodes);
   process running{node_args({"--supercache.role=\"producer\"",
                              "--supercache.remote=" + in_quotes(list),
                              "--supercache.replicas=2",

@@ -32,6 +32,21 @@ void wait_for_line(process& p, int line) {
   REQUIRE_MESSAGE(p.wait_for_err(marker, 30s), p.err());
 }
 
+/// Ends the input of both producers and checks that each exits 0 having
+/// lost no record.
+void finish(process& old, process& fresh) {
+  old.close_stdin();
+  fresh.close_stdin();
+  for (auto* p : {&old, &fresh}) {
+    auto status = p->wait_for_exit(120s);
+    REQUIRE_MESSAGE(status, "a producer hangs: " << p->err());
+    REQUIRE_MESSAGE(*status == 0, p->err());
+    auto done = event(p->read_line(1s));
+    MESSAGE(done.dump());
+    CHECK_EQ(done["lost"], 0);
+  }
+}
+
 } // namespace
 
 TEST_CASE("a cache node restarted empty while a producer keeps writing "
@@ -77,16 +92,7 @@ TEST_CASE("a cache node restarted empty while a producer keeps writing "
   // the live copies it copied.
   REQUIRE(old.write(writes(0, keys, 3)));
   REQUIRE(fresh.write(writes(keys, keys, 8)));
-  old.close_stdin();
-  fresh.close_stdin();
-  for (auto* p : {&old, &fresh}) {
-    auto status = p->wait_for_exit(120s);
-    REQUIRE_MESSAGE(status, "a producer hangs: " << p->err());
-    REQUIRE_MESSAGE(*status == 0, p->err());
-    auto done = event(p->read_line(1s));
-    MESSAGE(done.dump() << p->err());
-    CHECK_EQ(done["lost"], 0);
-  }
+  finish(old, fresh);
   CHECK_EQ(check_copies_agree(c, {true, true, true}), 2u * keys);
   // The restarted node holds its share of the keys, each with its last
   // write: 3 for `old`'s, 8 for `fresh`'s.
@@ -166,16 +172,7 @@ TEST_CASE("a producer that ran across a rejoin streams to the rejoined node "
     REQUIRE_MESSAGE(old.wait_for_err(lost(buffer, c.ports[0]), 30s),
                     old.err());
   REQUIRE(old.write(writes(0, keys, 4)));
-  old.close_stdin();
-  fresh.close_stdin();
-  for (auto* p : {&old, &fresh}) {
-    auto status = p->wait_for_exit(120s);
-    REQUIRE_MESSAGE(status, "a producer hangs: " << p->err());
-    REQUIRE_MESSAGE(*status == 0, p->err());
-    auto done = event(p->read_line(1s));
-    MESSAGE(done.dump());
-    CHECK_EQ(done["lost"], 0);
-  }
+  finish(old, fresh);
   CHECK_EQ(check_copies_agree(c, {false, true, true}), 2u * keys);
   reader r;
   supercache::instance inst{r.sys};
