@@ -181,6 +181,8 @@ struct cache_state {
     source from;
     uint64_t barrier = 0;
     std::vector<std::vector<entry>> batches;
+    /// Entries in `batches`.
+    size_t records = 0;
   };
 
   /// Held streams by id.

@@ -108,11 +108,39 @@ void tell_followers(cache_actor_type* self, const cache_state::source& src) {
     tell(self, src, f);
 }
 
+namespace {
+
+/// Applies what stream `i` held, in order, and forgets it.
+void release(cache_actor_type* self,
+             std::map<uint64_t, cache_state::held_stream>::iterator i) {
+  auto held = std::move(i->second);
+  self->state.holding.erase(i);
+  for (auto& batch : held.batches)
+    apply_stream_batch(self, held.from, batch);
+}
+
+/// Hand-overs kept for streams that did not begin yet, at most.
+constexpr size_t max_handed = 4096;
+
+} // namespace
+
 void take_batch(cache_actor_type* self, uint64_t stream,
                 std::vector<entry>& batch) {
   auto& st = self->state;
   if (auto h = st.holding.find(stream); h != st.holding.end()) {
-    h->second.batches.push_back(std::move(batch));
+    auto& held = h->second;
+    held.records += batch.size();
+    held.batches.push_back(std::move(batch));
+    if (held.records > max_held_records) {
+      // The leader never confirmed the hand-over (a peer may send one it
+      // never made): no more memory for it; applied as it arrives.
+      std::fprintf(stderr,
+                   "supercache: cache partition %u: a producer's hand-over "
+                   "was not confirmed by the leader within %zu records; its "
+                   "stream is applied without waiting\n",
+                   static_cast<unsigned>(st.index + 1), max_held_records);
+      release(self, h);
+    }
     return;
   }
   auto i = st.sources.find(stream);
@@ -140,21 +168,6 @@ void take_batch(cache_actor_type* self, uint64_t stream,
   apply_stream_batch(self, src, batch);
 }
 
-namespace {
-
-/// Applies what stream `i` held, in order, and forgets it.
-void release(cache_actor_type* self,
-             std::map<uint64_t, cache_state::held_stream>::iterator i) {
-  auto held = std::move(i->second);
-  self->state.holding.erase(i);
-  for (auto& batch : held.batches)
-    apply_stream_batch(self, held.from, batch);
-}
-
-/// Hand-overs kept for streams that did not begin yet, at most.
-constexpr size_t max_handed = 4096;
-
-} // namespace
 
 void handed_over(cache_actor_type* self, const caf::node_id& node,
                  uint32_t buffer_index, uint64_t barrier) {

@@ -42,7 +42,9 @@
 /// hand-over, then sends the follower `(follow_atom, node, buffer,
 /// barrier)` and forwards nothing more of the stream. The follower holds a
 /// stream that begins with a hand-over until that message arrives (it may
-/// come first: kept, at most 4,096), then applies it in order.
+/// come first: kept, at most 4,096), then applies it in order; past
+/// `max_held_records` of one stream (a peer may send a hand-over no leader
+/// confirms) it applies the stream without waiting, logged once.
 ///
 /// **Order and loss.** One actor takes the copy and registers the follower
 /// in one handler, between two batches, so the copy and the forwards
@@ -80,6 +82,10 @@ constexpr size_t copy_chunk = 4096;
 
 /// Followers one partition forwards to at most.
 constexpr size_t max_followers = 16;
+
+/// Entries a follower holds of one stream waiting for its leader's word on
+/// a hand-over, at most: then it applies the stream without waiting.
+constexpr size_t max_held_records = 65536;
 
 /// Forwards the records of `batch` (no barriers, none refused) that came
 /// from node `from` on stream `stream` (0: a synchronous call) to each
