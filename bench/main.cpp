@@ -21,8 +21,10 @@
 ///     removed, the cache empty) and lazy_erase (every key of a full cache,
 ///     until `flush` returned; `erases` and `erased` exact, the cache empty),
 ///     each on `--put-records` records.
-///  5. Latency from `lazy_put` to visible in `get`, one pacing producer at 10%
-///     and 80% of phase 3's end-to-end rate: p50, p99, p99.9, max.
+///  5. Latency from `lazy_put` to visible in `get`, one pacing producer: at a
+///     trickle (10,000 records/s, the producer sleeping between records),
+///     and at 10% and 80% of phase 3's end-to-end rate (the producer spinning
+///     to keep pace): p50, p99, p99.9, max.
 ///  6. Memory: this program runs itself again with `--mode=lazy` (phase 3 and
 ///     the memory figures only, in a fresh process) and reports that child's
 ///     peak RSS, bytes per stored and per pending record: the peak RSS of the
@@ -48,6 +50,8 @@
 ///   ./build/bench/supercache-bench --records=500000 --producers=4
 ///   ./build/bench/supercache-bench --mode=lazy      # peak RSS alone
 ///   ./build/bench/supercache-bench --mode=remote    # remote vs local
+///
+/// `--mode=latency`: phase 3, then phase 5 (its levels need phase 3's rate).
 ///
 /// `--mode=sync`: phase 4 alone (put, put_batch, get, the mix, erase,
 /// lazy_erase).
@@ -95,7 +99,9 @@ public:
                         "\"all\" (default), \"lazy\": only lazy_put and "
                         "memory (peak RSS) in this process, \"sync\": put, "
                         "put_batch, get, a get/put mix, erase and "
-                        "lazy_erase, or \"remote\": lazy_put into a local cache and into a cache node")
+                        "lazy_erase, \"latency\": lazy_put then the latency "
+                        "levels, or \"remote\": lazy_put into a local cache "
+                        "and into a cache node")
       .add<size_t>("records", "records per phase (default 2000000)")
       .add<size_t>("producers", "producer threads (default 2)")
       .add<size_t>("put-records",
@@ -121,9 +127,10 @@ std::string read_workload(const caf::actor_system_config& cfg, workload& w) {
   w.latency_ms = caf::get_or(cfg, "latency-ms", size_t{2000});
   w.scale_records = caf::get_or(cfg, "scale-records", w.records / 2);
   if (w.mode != "all" && w.mode != "lazy" && w.mode != "remote"
-      && w.mode != "sync")
+      && w.mode != "sync" && w.mode != "latency")
     return "--mode=" + w.mode
-           + ": expected \"all\", \"lazy\", \"sync\" or \"remote\"";
+           + ": expected \"all\", \"lazy\", \"sync\", \"latency\" or "
+             "\"remote\"";
   if (w.records == 0 || w.producers == 0 || w.producers > 256)
     return "--records must be positive and --producers 1..256";
   if (w.latency_records == 0 || w.latency_ms == 0)
@@ -200,6 +207,33 @@ void run_sync_phases(caf::actor_system& sys, const workload& w, report& r) {
   out["lazy_erase"] = run_lazy_erase(sys, w, r);
 }
 
+/// Phase 5: the latency levels (a trickle, 10% and 80% of `e2e`) into `out`.
+void run_latency_levels(caf::actor_system& sys, const workload& w, double e2e,
+                        report& r) {
+  auto& out = r.out;
+  out["latency"] = json::array();
+  if (e2e > 0)
+    out["latency"].push_back(
+      run_latency(sys, w, trickle_rate / e2e, trickle_rate, true, r));
+  for (auto load : {0.1, 0.8})
+    out["latency"].push_back(run_latency(sys, w, load, load * e2e, false, r));
+  print_latency(out["latency"]);
+}
+
+/// `--mode=latency`: phase 3 for the end-to-end rate, then phase 5.
+void run_latency_mode(caf::actor_system& sys, const workload& w, report& r) {
+  auto& out = r.out;
+  out["lazy_put"] = run_lazy(sys, w,
+                             {w.records, w.producers, w.opts.buffers,
+                              w.opts.partitions, false},
+                             r);
+  print_rates(out);
+  auto e2e = out["lazy_put"].is_object()
+               ? out["lazy_put"]["end_to_end_rate"].get<double>()
+               : 0.0;
+  run_latency_levels(sys, w, e2e, r);
+}
+
 /// `--mode=all`: every phase; memory from a child in `--mode=lazy`.
 void run_all_mode(caf::actor_system& sys, const workload& w, int argc,
                   char** argv, report& r) {
@@ -227,10 +261,7 @@ void run_all_mode(caf::actor_system& sys, const workload& w, int argc,
     out["caf_limit_ratio"] = ratio(e2e, caf_rate);
   }
   print_rates(out);
-  out["latency"] = json::array();
-  for (auto load : {0.1, 0.8})
-    out["latency"].push_back(run_latency(sys, w, load, load * e2e, r));
-  print_latency(out["latency"]);
+  run_latency_levels(sys, w, e2e, r);
   std::fflush(stdout);
   auto child = run_child(argc, argv);
   if (child.is_object() && child.contains("memory")) {
@@ -301,6 +332,8 @@ int run(int argc, char** argv) {
     run_lazy_mode(sys, w, r);
   else if (w.mode == "remote")
     run_remote_mode(sys, w, argc, argv, r);
+  else if (w.mode == "latency")
+    run_latency_mode(sys, w, r);
   else if (w.mode == "sync") {
     run_sync_phases(sys, w, r);
     print_rates(r.out);

@@ -29,7 +29,7 @@ void pace_until(time_point due) {
 } // namespace
 
 json run_latency(caf::actor_system& sys, const workload& w, double load,
-                 double target, report& r) {
+                 double target, bool sleep, report& r) {
   target = std::max(target, 1.0);
   auto by_time = static_cast<size_t>(target * w.latency_ms / 1000.0);
   auto n = std::max<size_t>(1, std::min(w.latency_records, by_time));
@@ -42,7 +42,11 @@ json run_latency(caf::actor_system& sys, const workload& w, double load,
     auto t0 = clock_type::now();
     for (size_t i = 0; i < n; ++i) {
       auto offset = static_cast<int64_t>(i * interval);
-      pace_until(t0 + std::chrono::nanoseconds{offset});
+      auto due = t0 + std::chrono::nanoseconds{offset};
+      if (sleep)
+        std::this_thread::sleep_until(due);
+      else
+        pace_until(due);
       if (supercache::lazy_put(make_record(i)))
         ++errors;
     }
@@ -50,7 +54,9 @@ json run_latency(caf::actor_system& sys, const workload& w, double load,
   auto flushed = supercache::flush();
   auto stored = value_or(supercache::size(), size_t{0});
   auto stats = value_or(supercache::stats(), json::object());
-  auto tag = "latency at " + std::to_string(std::lround(load * 100)) + "%";
+  auto tag = sleep ? std::string{"latency at a trickle"}
+                   : "latency at " + std::to_string(std::lround(load * 100))
+                       + "%";
   r.check(!flushed, tag + ": flush: " + supercache::render(flushed));
   r.check(errors == 0, tag + ": " + std::to_string(errors)
                          + " lazy_put calls failed");
@@ -61,6 +67,7 @@ json run_latency(caf::actor_system& sys, const workload& w, double load,
   r.check(samples > 0, tag + ": no latency samples");
   auto secs = seconds(s.start, s.end);
   return {{"load", load},
+          {"pacing", sleep ? "sleep" : "spin"},
           {"target_rate", std::llround(target)},
           {"achieved_rate", std::llround(rate_of(n, secs))},
           {"records", n},

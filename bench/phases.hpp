@@ -90,9 +90,14 @@ json run_lazy_erase(caf::actor_system& sys, const workload& w, report& r);
 /// Phase 5 at one load: a producer paces `lazy_put`s at `target` records/s;
 /// the cache partitions time 1 in 16 records from `lazy_put` until visible to
 /// `get` (the `latency_us` histogram of `supercache::stats()`), so no
-/// observer thread competes for the cores.
+/// observer thread competes for the cores. With `sleep` the producer sleeps
+/// until each record is due (a trickle: it leaves the cores to the cache);
+/// otherwise it spins close to each due time (needed above ~10k records/s).
 json run_latency(caf::actor_system& sys, const workload& w, double load,
-                 double target, report& r);
+                 double target, bool sleep, report& r);
+
+/// The trickle of phase 5: records/s, the producer sleeping between them.
+constexpr double trickle_rate = 10'000;
 
 // -- 6. memory (phase_memory.cpp) ---------------------------------------------
 

@@ -104,9 +104,13 @@ void print_latency(const json& levels) {
       continue;
     auto target = x["target_rate"].get<double>();
     auto achieved = x["achieved_rate"].get<double>();
-    std::printf("    at %3ld%% of end-to-end   %9s %9s %8zu %8.1f %8.1f "
-                "%8.1f %8.1f%s\n",
-                std::lround(x["load"].get<double>() * 100),
+    auto trickle = x.value("pacing", "") == "sleep";
+    auto level = trickle ? std::string{"at a trickle (sleeps)"}
+                         : "at " + std::to_string(std::lround(
+                             x["load"].get<double>() * 100))
+                             + "% of end-to-end";
+    std::printf("    %-24s %9s %9s %8zu %8.1f %8.1f %8.1f %8.1f%s\n",
+                level.c_str(),
                 show_rate(target).c_str(), show_rate(achieved).c_str(),
                 x["samples"].get<size_t>(), x["p50_us"].get<double>(),
                 x["p99_us"].get<double>(), x["p999_us"].get<double>(),
