@@ -160,6 +160,7 @@ void take_batch(cache_actor_type* self, uint64_t stream,
         auto& held = st.holding[stream];
         held.from = src;
         held.barrier = id;
+        held.records = batch.size();
         held.batches.push_back(std::move(batch));
         return;
       }
