@@ -29,10 +29,13 @@ void send_copy(cache_actor_type* self, const caf::actor& hdl) {
   std::vector<entry> chunk;
   chunk.reserve(copy_chunk);
   auto& layout = st.data->layout();
-  st.data->for_each([&](const record& x) {
+  // Oldest first, each with its age: the follower stores it as written
+  // that long ago (`table::insert_copied`).
+  st.data->for_each_aged([&](const record& x, caf::timespan age) {
     entry y;
     y.partition = st.index;
     y.value = packed::pack(x, layout).first;
+    y.enqueued_ns = age.count();
     chunk.push_back(std::move(y));
     if (chunk.size() == copy_chunk) {
       self->send(hdl, copy_atom::value, std::move(chunk));
@@ -300,7 +303,7 @@ void apply_copy(cache_actor_type* self, std::vector<entry>& batch) {
                 batch.end());
   }
   forward(self, st.leader.node(), 0, batch); // a chain of followers
-  st.data->insert(batch);
+  st.data->insert_copied(batch);
 }
 
 } // namespace supercache

@@ -120,7 +120,8 @@ struct entry {
   packed value;
 
   /// For 1 in `latency_sample_every` records: when it was enqueued
-  /// (`steady_ns`), so the cache can time enqueue-to-visible; else 0.
+  /// (`steady_ns`), so the cache can time enqueue-to-visible; else 0. In a
+  /// copy (`copy_atom`): the record's age since its last write, in ns.
   int64_t enqueued_ns = 0;
 
   /// Whether this is a lazy erase (`instance::lazy_erase`) rather than a

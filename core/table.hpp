@@ -76,6 +76,14 @@ public:
   /// the number of records stored or replaced.
   size_t insert(std::vector<entry>& xs);
 
+  /// Stores records copied from another node's table (a rejoin,
+  /// actors/cache_follow.hpp): each entry's `enqueued_ns` holds the record's
+  /// age there in nanoseconds, and it is stored as written that long ago, so
+  /// its `ttl` counts from its last write, not from the copy; one already
+  /// expired here is skipped and counted in `expired()`. Barriers and lazy
+  /// erases are skipped. Returns the number of records stored or replaced.
+  size_t insert_copied(std::vector<entry>& xs);
+
   /// Stores the `n` packed records at `xs`, in order, under one lock (a
   /// direct write from the caller's thread). Returns false, storing nothing,
   /// if the table is closed.
@@ -143,6 +151,13 @@ public:
   /// (taken under the shared lock; `f` runs after it is released, so it may
   /// call into the table). Exceptions of `f` propagate.
   void for_each(const std::function<void(const record&)>& f) const;
+
+  /// Calls `f` as `for_each` does, with each record's age (since its last
+  /// write): oldest first with a `ttl` or `max-records` (a table storing them
+  /// with `insert_copied` in this order keeps its write order in time
+  /// order), otherwise in slot order with age 0.
+  void for_each_aged(
+    const std::function<void(const record&, caf::timespan age)>& f) const;
 
   /// Returns the number of records stored and not expired. With a `ttl`, it
   /// first removes the expired records (under the write lock) if the oldest

@@ -1,0 +1,78 @@
+// Copying a table to another node's (see table.hpp): a scan that gives each
+// record's age, oldest first, and an insert that stores each record as
+// written that long ago, so a copy's `ttl` and write order match the
+// original's.
+
+#include "core/table.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace supercache {
+
+void table::for_each_aged(
+  const std::function<void(const record&, caf::timespan age)>& f) const {
+  if (!order_) {
+    for_each([&](const record& x) { f(x, caf::timespan{0}); });
+    return;
+  }
+  // (age in stamps, bytes) of every live record, copied under the lock.
+  std::vector<std::pair<uint32_t, std::string>> xs;
+  {
+    std::shared_lock<rw_lock> guard{mtx_};
+    auto now = now_stamp();
+    xs.reserve(size_.load(std::memory_order_relaxed));
+    for (auto& s : slots_)
+      if (live(s, now)) {
+        auto bytes = s.value.bytes();
+        xs.emplace_back(static_cast<uint32_t>(now - s.stamp),
+                        std::string{bytes.data(), bytes.size()});
+      }
+  }
+  std::stable_sort(xs.begin(), xs.end(), [](const auto& x, const auto& y) {
+    return x.first > y.first;
+  });
+  for (auto& [age, bytes] : xs)
+    if (auto x = from_msgpack(bytes))
+      f(*x, std::chrono::duration_cast<caf::timespan>(stamp_unit{age}));
+}
+
+size_t table::insert_copied(std::vector<entry>& xs) {
+  size_t applied = 0;
+  std::unique_lock<rw_lock> guard{mtx_};
+  auto now = order_ ? now_stamp() : 0;
+  for (auto& x : xs) {
+    if (x.barrier != 0 || x.erase || x.value.empty())
+      continue;
+    uint32_t stamp = now;
+    if (order_) {
+      // A peer may send any age: none below 0, and one past `ttl` (or past
+      // what a stamp can hold) has expired.
+      auto ns = std::max<int64_t>(x.enqueued_ns, 0);
+      auto age = std::min<int64_t>(
+        std::chrono::duration_cast<stamp_unit>(std::chrono::nanoseconds{ns})
+          .count(),
+        INT32_MAX);
+      if (ttl_ticks_ != 0 && age >= ttl_ticks_) {
+        expired_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      stamp = now - static_cast<uint32_t>(age);
+    }
+    try {
+      auto h = key_hash(x.value.key());
+      insert_locked(std::move(x.value), h, stamp);
+      ++applied;
+    } catch (const std::exception&) {
+      // As `insert`: counted in `failed()`, the rest is stored.
+      failed_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  return applied;
+}
+
+} // namespace supercache
