@@ -241,6 +241,9 @@ caf::result<caf::ok_atom> follow(cache_actor_type* self,
                         + " already has max_followers = "
                         + std::to_string(max_followers) + " followers");
   // The copy, then the follower: both in this handler, between batches.
+  // Other threads' writes to the table come through this actor from now on
+  // (`table::follow`): they are in the copy or forwarded.
+  st.data->follow();
   send_copy(self, sender);
   cache_state::follower f{sender, {direct}, {}, st.next_token++};
   if (i != st.followers.end())

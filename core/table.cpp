@@ -54,6 +54,10 @@ void table::insert(packed x) {
 }
 
 bool table::insert_direct(packed* xs, size_t n) {
+  return write_run(xs, n, false) == direct_result::done;
+}
+
+table::direct_result table::write_run(packed* xs, size_t n, bool direct) {
   // The home slots of the first records load while the lock is taken; each
   // key is hashed once, `ahead` records before it is inserted.
   constexpr size_t ahead = 8;
@@ -66,14 +70,16 @@ bool table::insert_direct(packed* xs, size_t n) {
     prefetch(i);
   std::unique_lock<rw_lock> guard{mtx_};
   if (closed_)
-    return false;
+    return direct_result::closed;
+  if (direct && followed_)
+    return direct_result::followed;
   auto now = order_ ? now_stamp() : 0;
   for (size_t i = 0; i < n; ++i) {
     auto h = hashes[i % ahead];
     prefetch(i + ahead);
     insert_locked(std::move(xs[i]), h, now);
   }
-  return true;
+  return direct_result::done;
 }
 
 void table::prefetch_home(uint32_t hash) const noexcept {
@@ -390,20 +396,26 @@ size_t table::erase_locked(std::string_view key) {
 }
 
 size_t table::clear() {
-  slot_array old(initial_capacity);
   size_t removed = 0;
+  slot_array old;
   {
     std::unique_lock<rw_lock> guard{mtx_};
-    old.swap(slots_);
-    publish_home();
-    if (order_)
-      order_->clear();
-    removed = size_.load(std::memory_order_relaxed);
-    size_.store(0, std::memory_order_release);
-    bytes_.store(slots_.size() * sizeof(slot), std::memory_order_relaxed);
+    old = clear_locked(removed);
   }
-  erased_.fetch_add(removed, std::memory_order_relaxed);
   return removed; // the old records are freed here, outside the lock
+}
+
+table::slot_array table::clear_locked(size_t& removed) {
+  slot_array old(initial_capacity);
+  old.swap(slots_);
+  publish_home();
+  if (order_)
+    order_->clear();
+  removed = size_.load(std::memory_order_relaxed);
+  size_.store(0, std::memory_order_release);
+  bytes_.store(slots_.size() * sizeof(slot), std::memory_order_relaxed);
+  erased_.fetch_add(removed, std::memory_order_relaxed);
+  return old;
 }
 
 std::vector<record> table::get(std::string_view key) const {

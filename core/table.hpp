@@ -80,14 +80,45 @@ public:
   /// actors/cache_follow.hpp): each entry's `enqueued_ns` holds the record's
   /// age there in nanoseconds, and it is stored as written that long ago, so
   /// its `ttl` counts from its last write, not from the copy; one already
-  /// expired here is skipped and counted in `expired()`. Barriers and lazy
-  /// erases are skipped. Returns the number of records stored or replaced.
+  /// expired here is skipped and counted in `expired()`. Barriers are
+  /// skipped; erases (`entry::erase`, forwarded ones) are applied in order.
+  /// Returns the number of records stored or replaced and erases applied.
   size_t insert_copied(std::vector<entry>& xs);
 
   /// Stores the `n` packed records at `xs`, in order, under one lock (a
   /// direct write from the caller's thread). Returns false, storing nothing,
   /// if the table is closed.
   bool insert_direct(packed* xs, size_t n);
+
+  // -- direct writers of a table that may have followers ----------------------
+
+  /// What a write of another thread than the owning actor's did.
+  enum class direct_result {
+    /// Written.
+    done,
+    /// Nothing written: the table is closed (`close`).
+    closed,
+    /// Nothing written: the table has followers (`follow`), so the write
+    /// goes through the owning actor, which forwards what it applies.
+    followed,
+  };
+
+  /// Marks the table as copied to followers: from now on `put_direct`,
+  /// `erase_direct` and `clear_direct` write nothing and say so. Called by
+  /// the owning actor before it takes the copy: a direct write either comes
+  /// before it (and is in the copy) or is refused.
+  void follow();
+
+  /// `insert_direct` for another thread than the owning actor's.
+  direct_result put_direct(packed* xs, size_t n);
+
+  /// `erase` for another thread than the owning actor's: removes every
+  /// record of `key` into `removed` unless the table has followers.
+  direct_result erase_direct(std::string_view key, size_t& removed);
+
+  /// `clear` for another thread than the owning actor's: removes every
+  /// record into `removed` unless the table has followers.
+  direct_result clear_direct(size_t& removed);
 
   /// Refuses every later `insert_direct`; the partition's actor may still
   /// write (it is terminating).
@@ -292,6 +323,14 @@ private:
 
   void grow();
 
+  /// Stores `xs` as `insert_direct`; refuses if closed or (`direct`)
+  /// followed.
+  direct_result write_run(packed* xs, size_t n, bool direct);
+
+  /// Clears the table; returns the removed records' slots (freed by the
+  /// caller, outside the lock) and their count in `removed`.
+  slot_array clear_locked(size_t& removed);
+
   /// Starts loading the home slot of `hash` before the lock is taken (any
   /// thread, no lock: reads `home_`).
   void prefetch_home(uint32_t hash) const noexcept;
@@ -323,6 +362,7 @@ private:
   std::atomic<size_t> batched_records_{0};
   std::atomic<size_t> failed_{0};
   bool closed_ = false; // guarded by mtx_
+  bool followed_ = false; // guarded by mtx_
 
   std::atomic<size_t> erased_{0};
   std::atomic<size_t> expired_{0};

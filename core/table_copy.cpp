@@ -1,7 +1,8 @@
-// Copying a table to another node's (see table.hpp): a scan that gives each
+// A table copied to another node's (see table.hpp): a scan that gives each
 // record's age, oldest first, and an insert that stores each record as
 // written that long ago, so a copy's `ttl` and write order match the
-// original's.
+// original's; and the writes of other threads than the owning actor's,
+// which a table with followers refuses (the actor forwards what it writes).
 
 #include "core/table.hpp"
 
@@ -46,8 +47,13 @@ size_t table::insert_copied(std::vector<entry>& xs) {
   std::unique_lock<rw_lock> guard{mtx_};
   auto now = order_ ? now_stamp() : 0;
   for (auto& x : xs) {
-    if (x.barrier != 0 || x.erase || x.value.empty())
+    if (x.barrier != 0 || x.value.empty())
       continue;
+    if (x.erase) { // a forwarded erase (lazy or not)
+      erase_locked(x.value.key());
+      ++applied;
+      continue;
+    }
     uint32_t stamp = now;
     if (order_) {
       // A peer may send any age: none below 0, and one past `ttl` (or past
@@ -73,6 +79,35 @@ size_t table::insert_copied(std::vector<entry>& xs) {
     }
   }
   return applied;
+}
+
+void table::follow() {
+  std::unique_lock<rw_lock> guard{mtx_};
+  followed_ = true;
+}
+
+table::direct_result table::put_direct(packed* xs, size_t n) {
+  return write_run(xs, n, true);
+}
+
+table::direct_result table::erase_direct(std::string_view key,
+                                         size_t& removed) {
+  std::unique_lock<rw_lock> guard{mtx_};
+  if (followed_)
+    return direct_result::followed;
+  removed = erase_locked(key);
+  return direct_result::done;
+}
+
+table::direct_result table::clear_direct(size_t& removed) {
+  slot_array old;
+  {
+    std::unique_lock<rw_lock> guard{mtx_};
+    if (followed_)
+      return direct_result::followed;
+    old = clear_locked(removed);
+  }
+  return direct_result::done; // the old records are freed here
 }
 
 } // namespace supercache

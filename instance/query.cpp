@@ -76,8 +76,20 @@ caf::expected<size_t> instance::erase(const record& pattern) {
   if (auto err = validate(pattern, cache->layout))
     return err;
   auto p = partition_of(pattern, cache->layout, cache->partitions.size());
-  if (!cache->remote)
-    return cache->tables[p]->erase(key_of(pattern, cache->layout));
+  if (!cache->remote) {
+    size_t removed = 0;
+    auto done = cache->tables[p]->erase_direct(key_of(pattern, cache->layout),
+                                               removed);
+    if (done != table::direct_result::followed)
+      return removed;
+    // Through the partition, which forwards it to its followers.
+    auto n = ask_owner<uint64_t>(st, cache->partitions[p], "erase in a "
+                                 "partition that has followers",
+                                 erase_atom::value, pattern);
+    if (!n)
+      return std::move(n.error());
+    return static_cast<size_t>(*n);
+  }
   if (auto err = refuse_on_worker(st, "erase of a remote cache"))
     return err;
   auto n = tell_partition<uint64_t>(st, *cache, p, erase_atom::value,
@@ -94,8 +106,21 @@ caf::expected<size_t> instance::clear() {
     return make_error(errc::not_started);
   size_t result = 0;
   if (!cache->remote) {
-    for (auto& tbl : cache->tables)
-      result += tbl->clear();
+    for (size_t p = 0; p < cache->tables.size(); ++p) {
+      size_t removed = 0;
+      if (cache->tables[p]->clear_direct(removed)
+          != table::direct_result::followed) {
+        result += removed;
+        continue;
+      }
+      // Through the partition, which forwards it to its followers.
+      auto n = ask_owner<uint64_t>(st, cache->partitions[p], "clear of a "
+                                   "partition that has followers",
+                                   clear_atom::value);
+      if (!n)
+        return std::move(n.error());
+      result += static_cast<size_t>(*n);
+    }
     return result;
   }
   if (auto err = refuse_on_worker(st, "clear of a remote cache"))

@@ -94,15 +94,24 @@ bool may_wait_for_lazy_puts(const instance_state& st) noexcept {
 }
 
 /// Stores the packed records `xs` of partition `p` straight into its table;
-/// a table closed by a partition restart is replaced by the new one.
+/// a table closed by a partition restart is replaced by the new one. A
+/// table with followers stores nothing: then `via` is set to the partition,
+/// for the caller to send the records through it (`ask_owner`).
 caf::error write_direct(const view_pin& pin, const cache_view* cache,
-                        size_t p, packed* xs, size_t n) {
-  while (!cache->tables[p]->insert_direct(xs, n)) {
-    cache = pin.load();
-    if (!cache || cache->remote)
-      return make_error(errc::not_started, "the cache stopped");
+                        size_t p, packed* xs, size_t n, caf::actor& via) {
+  for (;;) {
+    switch (cache->tables[p]->put_direct(xs, n)) {
+      case table::direct_result::done:
+        return caf::none;
+      case table::direct_result::followed:
+        via = cache->partitions[p];
+        return caf::none;
+      case table::direct_result::closed:
+        cache = pin.load();
+        if (!cache || cache->remote)
+          return make_error(errc::not_started, "the cache stopped");
+    }
   }
-  return caf::none;
 }
 
 /// Returns `err` (of `validate`) with the index of the record it is about.
@@ -151,6 +160,7 @@ caf::error instance::put(record x) {
   auto& st = *state_;
   if (auto err = order_before_write(*this, st, "put"))
     return err;
+  caf::actor via; // a partition with followers: the write goes through it
   {
     view_pin pin{st};
     auto cache = pin.load();
@@ -161,8 +171,14 @@ caf::error instance::put(record x) {
         return err;
       auto [value, hash] = packed::pack(x, cache->layout);
       auto p = partition_index(hash, cache->partitions.size());
-      return write_direct(pin, cache, p, &value, 1);
+      if (auto err = write_direct(pin, cache, p, &value, 1, via); err || !via)
+        return err;
     }
+  }
+  if (via) {
+    auto ok = ask_owner<caf::ok_atom>(st, via, "put into a partition that has "
+                                      "followers", caf::put_atom::value, x);
+    return ok ? caf::error{} : std::move(ok.error());
   }
   auto cache = st.load();
   if (!cache || !cache->remote)
@@ -179,6 +195,8 @@ caf::error instance::put_batch(std::vector<record> xs) {
   auto& st = *state_;
   if (auto err = order_before_write(*this, st, "put_batch"))
     return err;
+  // Partitions with followers get their records through their actor.
+  std::vector<std::pair<caf::actor, std::vector<record>>> owners;
   {
     view_pin pin{st};
     auto cache = pin.load();
@@ -196,13 +214,34 @@ caf::error instance::put_batch(std::vector<record> xs) {
         auto [value, hash] = packed::pack(x, cache->layout);
         parts[partition_index(hash, n)].push_back(std::move(value));
       }
-      for (size_t p = 0; p < n; ++p)
+      for (size_t p = 0; p < n; ++p) {
+        caf::actor via;
         if (!parts[p].empty())
           if (auto err = write_direct(pin, cache, p, parts[p].data(),
-                                      parts[p].size()))
+                                      parts[p].size(), via))
             return err;
-      return caf::none;
+        if (via)
+          owners.emplace_back(std::move(via), std::vector<record>{});
+      }
+      if (owners.empty())
+        return caf::none;
+      for (auto& x : xs) {
+        auto hdl = cache->partitions[partition_of(x, cache->layout, n)];
+        for (auto& [owner, ys] : owners)
+          if (owner == hdl)
+            ys.push_back(std::move(x));
+      }
     }
+  }
+  if (!owners.empty()) {
+    for (auto& [owner, ys] : owners) {
+      auto ok = ask_owner<caf::ok_atom>(st, owner, "put_batch into a "
+                                        "partition that has followers",
+                                        caf::put_atom::value, ys);
+      if (!ok)
+        return std::move(ok.error());
+    }
+    return caf::none;
   }
   auto cache = st.load();
   if (!cache || !cache->remote)

@@ -189,6 +189,30 @@ caf::expected<T> tell_partition(instance_state& st, const cache_view& cache,
 /// Returns `errc::timeout` for `what` after `timeout`.
 caf::error timed_out(const std::string& what, caf::timespan timeout);
 
+/// Sends `xs...` to `hdl`, a partition of this instance's own cache whose
+/// table has followers (`table::follow`), and waits for its answer as `T`
+/// (deadline `call-timeout`): a synchronous write goes through the partition
+/// then, which forwards what it applies. Refused on a scheduler worker
+/// (`call` names the call), as a remote cache's writes are.
+template <class T, class... Ts>
+caf::expected<T> ask_owner(instance_state& st, const caf::actor& hdl,
+                           const char* call, const Ts&... xs) {
+  if (auto err = refuse_on_worker(st, call))
+    return err;
+  // A table has followers only on a cache node of a cluster, whose
+  // scheduler is a real one: the partition answers while this thread waits.
+  caf::scoped_actor self{st.sys};
+  caf::expected<T> result{caf::error{}};
+  self->request(hdl, st.call_timeout, xs...)
+    .receive([&](T& x) { result = std::move(x); },
+             [&](caf::error& err) {
+               result = err == caf::sec::request_timeout
+                          ? timed_out(call, st.call_timeout)
+                          : std::move(err);
+             });
+  return result;
+}
+
 /// How long `terminate` waits for actors it killed after the deadline.
 constexpr caf::timespan kill_grace = std::chrono::seconds(5);
 

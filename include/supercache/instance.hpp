@@ -28,7 +28,12 @@
 /// **Direct writes.** On a local cache `put` and `put_batch` write straight
 /// into the partitions' tables from the calling thread, under each table's
 /// write lock (as ETS does); no actor is involved. Against a cache node they
-/// send one request per partition (deadline `connect-timeout`).
+/// send one request per partition (deadline `connect-timeout`). On a cache
+/// node whose partition has a follower (a copy on another node that rejoined,
+/// see the README's "Cluster"), `put`, `put_batch`, `erase` and `clear` of
+/// that partition go through its actor instead, which forwards them to the
+/// follower: one request (deadline `call-timeout`), refused with
+/// `would_deadlock` inside an actor's handler.
 ///
 /// **Order of put after lazy_put.** A `put` or `put_batch` is ordered after
 /// every earlier `lazy_put` of the same thread into a local cache: after
@@ -163,7 +168,8 @@ public:
   /// Removes the records of `pattern`'s key synchronously and returns how
   /// many (a `set`: 0 or 1). Not ordered with lazy writes still on their
   /// way (call `flush` first). Errors: `not_started`, `invalid_record`;
-  /// for a remote cache `would_deadlock`, `unreachable`.
+  /// for a remote cache `would_deadlock`, `unreachable`; for a partition
+  /// with a follower (see **Direct writes**) `would_deadlock`, `timeout`.
   caf::expected<size_t> erase(const record& pattern);
 
   /// Removes every record of every partition; returns how many. Errors as

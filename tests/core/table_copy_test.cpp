@@ -122,3 +122,16 @@ TEST_CASE("without ttl or max-records a copy scans every record with age "
   CHECK_EQ(t.copy_over().size(), 100u);
   CHECK_EQ(t.copy->size(), 100u);
 }
+
+TEST_CASE("insert_copied applies forwarded erases in order with the records "
+          "around them") {
+  two_tables t{{0s, 0}};
+  std::vector<entry> xs(3);
+  xs[0].value = packed::pack(record::array({1, "a"}), record_layout{}).first;
+  xs[1].value = packed::pack(record::array({1}), record_layout{}).first;
+  xs[1].erase = true;
+  xs[2].value = packed::pack(record::array({2, "b"}), record_layout{}).first;
+  CHECK_EQ(t.copy->insert_copied(xs), 3u);
+  CHECK(t.copy->get(key(1)).empty());
+  CHECK_EQ(t.copy->get(key(2)).size(), 1u);
+}
