@@ -19,6 +19,7 @@
 #include <supercache/instance.hpp>
 
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <caf/scoped_actor.hpp>
@@ -195,8 +196,9 @@ caf::error instance::put_batch(std::vector<record> xs) {
   auto& st = *state_;
   if (auto err = order_before_write(*this, st, "put_batch"))
     return err;
-  // Partitions with followers get their records through their actor.
-  std::vector<std::pair<caf::actor, std::vector<record>>> owners;
+  // Partitions with followers get their records through their actor: by
+  // index, the actor of the view `write_direct` found.
+  std::vector<std::tuple<size_t, caf::actor, std::vector<record>>> owners;
   {
     view_pin pin{st};
     auto cache = pin.load();
@@ -221,20 +223,20 @@ caf::error instance::put_batch(std::vector<record> xs) {
                                       parts[p].size(), via))
             return err;
         if (via)
-          owners.emplace_back(std::move(via), std::vector<record>{});
+          owners.emplace_back(p, std::move(via), std::vector<record>{});
       }
       if (owners.empty())
         return caf::none;
       for (auto& x : xs) {
-        auto hdl = cache->partitions[partition_of(x, cache->layout, n)];
-        for (auto& [owner, ys] : owners)
-          if (owner == hdl)
+        auto p = partition_of(x, cache->layout, n);
+        for (auto& [q, owner, ys] : owners)
+          if (q == p)
             ys.push_back(std::move(x));
       }
     }
   }
   if (!owners.empty()) {
-    for (auto& [owner, ys] : owners) {
+    for (auto& [p, owner, ys] : owners) {
       auto ok = ask_owner<caf::ok_atom>(st, owner, "put_batch into a "
                                         "partition that has followers",
                                         caf::put_atom::value, ys);
