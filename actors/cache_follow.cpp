@@ -9,6 +9,7 @@
 #include <string>
 
 #include <caf/response_promise.hpp>
+#include <caf/send.hpp>
 
 #include <supercache/errc.hpp>
 #include <supercache/supercache.hpp>
@@ -86,9 +87,11 @@ void forward(cache_actor_type* self, const caf::node_id& from,
 }
 
 void forward_clear(cache_actor_type* self, const caf::node_id& from) {
+  // Anonymous: the follower's answer (a count) would come back here as an
+  // unexpected message, logged and counted on both nodes.
   for (auto& f : self->state.followers)
     if (std::find(f.direct.begin(), f.direct.end(), from) == f.direct.end())
-      self->send(f.hdl, clear_atom::value);
+      caf::anon_send(f.hdl, clear_atom::value);
 }
 
 namespace {

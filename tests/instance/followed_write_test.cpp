@@ -112,3 +112,25 @@ TEST_CASE_FIXTURE(leader_and_follower,
   CHECK_EQ(follower_count(0, 0), 0u);
   CHECK_EQ(follower_count(2, 0), 0u);
 }
+
+TEST_CASE_FIXTURE(leader_and_follower,
+                  "inside an actor's handler a synchronous write into a "
+                  "partition with a follower is refused with would_deadlock, "
+                  "and nothing is written") {
+  // The handler answers with the error's rendering ("" for none).
+  auto writer = leader_sys.spawn([this](caf::event_based_actor*) {
+    return caf::behavior{[this](int key) {
+      auto err = leader.put(record::array({key, "in a handler"}));
+      return err ? render(err) : std::string{};
+    }};
+  });
+  caf::scoped_actor self{leader_sys};
+  std::string what;
+  self->request(writer, std::chrono::seconds(10), 7)
+    .receive([&](std::string& x) { what = std::move(x); },
+             [&](caf::error& x) { FAIL(render(x)); });
+  CHECK_NE(what.find("would_deadlock"), std::string::npos);
+  CHECK_NE(what.find("partition that has followers"), std::string::npos);
+  CHECK(leader.get(record::array({7}))->empty());
+  self->send_exit(writer, caf::exit_reason::user_shutdown);
+}
