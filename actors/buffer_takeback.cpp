@@ -162,33 +162,23 @@ void take_back(buffer_actor_ptr self, uint32_t p, const caf::node_id& node,
       miss(render(ep.error()));
       continue;
     }
-    open_link(
+    ask_front(
       self, cfg.connector, timeout, *ep,
-      [=](caf::node_id& nid, caf::strong_actor_ptr& ptr) {
-        if (nid != node || !ptr)
+      [=](caf::node_id& nid, caf::actor& front,
+          std::vector<caf::actor>& parts) {
+        if (nid != node)
           return miss(addr + " is another node");
-        auto front = caf::actor_cast<caf::actor>(ptr);
-        self->request(front, timeout, caf::get_atom::value)
-          .then(
-            [=](std::vector<caf::actor>& parts, record&) {
-              auto& now = self->state;
-              if (parts.size() != now.lanes_of.size() || !parts[p]
-                  || parts[p].node() != node)
-                return miss(addr + " names no partition "
-                            + std::to_string(p + 1));
-              *done = true;
-              forget(now, p, node);
-              if (now.failure || now.stopping || now.quitting)
-                return;
-              hand_over(self, p, leader, parts[p], front, addr, token);
-            },
-            [=](caf::error& err) {
-              miss(addr + " did not answer: " + render(err));
-            });
+        auto& now = self->state;
+        if (parts.size() != now.lanes_of.size() || !parts[p]
+            || parts[p].node() != node)
+          return miss(addr + " names no partition " + std::to_string(p + 1));
+        *done = true;
+        forget(now, p, node);
+        if (now.failure || now.stopping || now.quitting)
+          return;
+        hand_over(self, p, leader, parts[p], front, addr, token);
       },
-      [=](caf::error& err) {
-        miss(addr + " cannot be reached: " + render(err));
-      });
+      [=](const std::string& what) { miss(addr + " " + what); });
   }
 }
 

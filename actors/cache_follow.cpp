@@ -71,7 +71,8 @@ void forward(cache_actor_type* self, const caf::node_id& from,
       }
       if (forwarded(x)) {
         xs.push_back(x);
-        xs.back().enqueued_ns = 0;
+        if (stream != 0)
+          xs.back().enqueued_ns = 0; // a producer's clock: written just now
       }
     }
     if (!xs.empty())

@@ -88,9 +88,12 @@ constexpr size_t max_followers = 16;
 constexpr size_t max_held_records = 65536;
 
 /// Forwards the records of `batch` (no barriers, none refused) that came
-/// from node `from` on stream `stream` (0: a synchronous call) to each
-/// follower that does not get them straight; at a hand-over for a follower
-/// it tells the follower and forwards nothing more of that stream to it.
+/// from node `from` on stream `stream` (0: a synchronous call or a copy) to
+/// each follower that does not get them straight; at a hand-over for a
+/// follower it tells the follower and forwards nothing more of that stream
+/// to it. A stream's records go with age 0 (their `enqueued_ns` is the
+/// producer's clock); others keep theirs: a copy's age along a chain of
+/// followers, 0 for a synchronous write.
 void forward(cache_actor_type* self, const caf::node_id& from,
              uint64_t stream, const std::vector<entry>& batch);
 

@@ -121,37 +121,24 @@ void rejoin_from(caf::event_based_actor* self, const front_hooks& hooks,
       fail(make_error(errc::unreachable,
                       "rejoin: the cache node at " + addr + " " + what));
     };
-    open_link(
+    ask_front(
       self, *mm, timeout, *ep,
-      [=](caf::node_id&, caf::strong_actor_ptr& ptr) {
-        if (!ptr)
-          return unreachable("publishes no actor");
-        auto front = caf::actor_cast<caf::actor>(ptr);
-        self->request(front, timeout, caf::get_atom::value)
-          .then(
-            [=](std::vector<caf::actor>& theirs, record&) {
-              auto& leaders = plan_ptr->leaders;
-              if (theirs.size() != parts.size())
-                return unreachable("has " + std::to_string(theirs.size())
-                                   + " partitions, this node "
-                                   + std::to_string(parts.size()));
-              for (size_t i = 0; i < parts.size(); ++i)
-                if (leaders[i] == addr)
-                  self
-                    ->request(parts[i], 2 * timeout, rejoin_atom::value,
-                              theirs[i], plan_ptr->direct, timeout)
-                    .then(copied, [=](caf::error& err) { fail(err); });
-            },
-            [=](caf::error& err) {
-              unreachable("did not answer: " + render(err));
-            });
+      [=](caf::node_id&, caf::actor&, std::vector<caf::actor>& theirs) {
+        auto& leaders = plan_ptr->leaders;
+        if (theirs.size() != parts.size())
+          return unreachable("has " + std::to_string(theirs.size())
+                             + " partitions, this node "
+                             + std::to_string(parts.size()));
+        for (size_t i = 0; i < parts.size(); ++i)
+          if (leaders[i] == addr)
+            self
+              ->request(parts[i], 2 * timeout, rejoin_atom::value, theirs[i],
+                        plan_ptr->direct, timeout)
+              .then(copied, [=](caf::error& err) { fail(err); });
       },
-      [=](caf::error& err) {
-        unreachable("cannot be reached: " + render(err));
-      });
+      unreachable);
   }
 }
-
 } // namespace
 
 caf::behavior front_actor(guarded_actor* self, front_hooks hooks) {

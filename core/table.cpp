@@ -10,8 +10,6 @@ namespace supercache {
 
 namespace {
 
-constexpr size_t initial_capacity = 1024;
-
 /// Write-order entries a `reclaim` from `size` pops per write lock.
 constexpr size_t size_reclaim_chunk = 4096;
 
@@ -397,17 +395,16 @@ size_t table::erase_locked(std::string_view key) {
 
 size_t table::clear() {
   size_t removed = 0;
-  slot_array old;
+  slot_array slots(initial_capacity); // allocated before the lock
   {
     std::unique_lock<rw_lock> guard{mtx_};
-    old = clear_locked(removed);
+    clear_locked(slots, removed);
   }
   return removed; // the old records are freed here, outside the lock
 }
 
-table::slot_array table::clear_locked(size_t& removed) {
-  slot_array old(initial_capacity);
-  old.swap(slots_);
+void table::clear_locked(slot_array& slots, size_t& removed) {
+  slots.swap(slots_);
   publish_home();
   if (order_)
     order_->clear();
@@ -415,7 +412,6 @@ table::slot_array table::clear_locked(size_t& removed) {
   size_.store(0, std::memory_order_release);
   bytes_.store(slots_.size() * sizeof(slot), std::memory_order_relaxed);
   erased_.fetch_add(removed, std::memory_order_relaxed);
-  return old;
 }
 
 std::vector<record> table::get(std::string_view key) const {

@@ -273,6 +273,9 @@ private:
 
   static constexpr size_t npos = static_cast<size_t>(-1);
 
+  /// Slots of a new or cleared table.
+  static constexpr size_t initial_capacity = 1024;
+
   /// Returns whether slot `s` holds a record that is visible at stamp `now`
   /// (`now_stamp`): every read (get, size, match, for_each) skips the rest.
   bool live(const slot& s, uint32_t now) const noexcept {
@@ -327,9 +330,10 @@ private:
   /// followed.
   direct_result write_run(packed* xs, size_t n, bool direct);
 
-  /// Clears the table; returns the removed records' slots (freed by the
+  /// Clears the table: swaps in `slots`, allocated empty by the caller
+  /// before the lock, and leaves the removed records in it (freed by the
   /// caller, outside the lock) and their count in `removed`.
-  slot_array clear_locked(size_t& removed);
+  void clear_locked(slot_array& slots, size_t& removed);
 
   /// Starts loading the home slot of `hash` before the lock is taken (any
   /// thread, no lock: reads `home_`).

@@ -16,6 +16,7 @@
 
 #include "actors/messages.hpp"
 #include "config/tls.hpp"
+#include "instance/leak_check.hpp"
 #include "instance/waiting.hpp"
 
 namespace supercache {
@@ -76,9 +77,13 @@ record settings_of(const options& opts) {
 
 namespace {
 
+/// Returns an error naming `what` if `sys` has no network layer; else
+/// exempts its BASP broker from leak checks (instance/leak_check.hpp).
 caf::error need_middleman(caf::actor_system& sys, const char* what) {
-  if (sys.has_middleman())
+  if (sys.has_middleman()) {
+    exempt_basp_broker(sys);
     return caf::none;
+  }
   return make_error(errc::invalid_option,
                     std::string{what}
                       + " needs CAF's network layer: call "

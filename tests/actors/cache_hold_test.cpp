@@ -1,5 +1,6 @@
 // Actor-level tests of how a follower holds a producer's stream that begins
-// with a hand-over (actors/cache_follow.hpp, `take_batch`). The test
+// with a hand-over (actors/cache_follow.hpp, `take_batch`), and of what it
+// forwards to a follower of its own (`forward`). The test
 // coordinator runs one node, so the stream is made by hand: its source is
 // marked remote and its batches go straight to `take_batch`, as the sink does
 // with a peer's stream; the leader's word comes as a message from `self`.
@@ -136,4 +137,38 @@ TEST_CASE_FIXTURE(hold_fixture,
   CHECK_EQ(tbl->size(), 10u);
   CHECK(ptr->state.holding.empty());
   CHECK(!ptr->state.leader);
+}
+
+TEST_CASE_FIXTURE(hold_fixture,
+                  "a follower passes each copied record's age on to a "
+                  "follower of its own, and a stream's records as just "
+                  "written") {
+  // `self` follows the follower too: what it forwards lands in `self`.
+  cache_state::follower f;
+  f.hdl = caf::actor_cast<caf::actor>(self);
+  f.token = 1;
+  ptr->state.followers.push_back(std::move(f));
+  auto forwarded_ages = [&] {
+    std::vector<int64_t> result;
+    self->receive(
+      [&](copy_atom, std::vector<entry>& xs) {
+        for (auto& x : xs)
+          result.push_back(x.enqueued_ns);
+      },
+      caf::after(std::chrono::seconds(0)) >> [] {});
+    return result;
+  };
+  auto copied = batch(0, 3);
+  copied[0].enqueued_ns = 5'000'000'000; // written 5 s ago
+  copied[1].enqueued_ns = 2'000'000'000;
+  self->send(part, copy_atom::value, copied);
+  run();
+  CHECK_EQ(tbl->size(), 3u);
+  CHECK_EQ(forwarded_ages(),
+           std::vector<int64_t>{5'000'000'000, 2'000'000'000, 0});
+  auto streamed = batch(3, 2);
+  streamed[0].enqueued_ns = 123'456'789; // the producer's steady clock
+  take(streamed);
+  CHECK_EQ(tbl->size(), 5u);
+  CHECK_EQ(forwarded_ages(), std::vector<int64_t>{0, 0});
 }
