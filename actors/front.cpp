@@ -139,6 +139,20 @@ void rejoin_from(caf::event_based_actor* self, const front_hooks& hooks,
       unreachable);
   }
 }
+/// Checks `desc` against the node's configured place, if any.
+caf::error check_place(const front_hooks& hooks, const std::string& desc) {
+  auto place = hooks.place ? hooks.place() : nullptr;
+  if (!place || desc == place->description())
+    return caf::none;
+  return make_error(errc::invalid_option,
+                    "this cache node is configured as "
+                      + place->description()
+                      + " (supercache.remote); the producer places it as "
+                      + desc
+                      + ": give every node and producer the same remote "
+                        "list, partitions and replicas");
+}
+
 } // namespace
 
 caf::behavior front_actor(guarded_actor* self, front_hooks hooks) {
@@ -157,6 +171,8 @@ caf::behavior front_actor(guarded_actor* self, front_hooks hooks) {
     },
     [=](cluster_atom, const std::string& desc) -> caf::result<caf::ok_atom> {
       if (auto err = check_description(desc))
+        return err;
+      if (auto err = check_place(hooks, desc))
         return err;
       if (cluster->empty())
         *cluster = desc;
@@ -178,6 +194,11 @@ caf::behavior front_actor(guarded_actor* self, front_hooks hooks) {
         const std::vector<std::string>& leaders) -> caf::result<caf::ok_atom> {
       if (auto err = check_description(desc))
         return err;
+      if (auto err = check_place(hooks, desc))
+        return err;
+      if (auto place = hooks.place ? hooks.place() : nullptr)
+        if (auto err = place->check_leaders(leaders))
+          return err;
       if (!cluster->empty())
         return make_error(errc::invalid_option,
                           "this cache node is " + *cluster

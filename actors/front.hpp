@@ -20,7 +20,9 @@
 ///   The first description (1..`max_cluster_description` bytes) is kept
 ///   and answered `ok_atom`; a later one must equal it, else it is refused
 ///   with `errc::invalid_option` naming both, so producers that disagree
-///   about the map cannot both write to this node.
+///   about the map cannot both write to this node. A node configured with
+///   its place (`hooks.place`: `options::remote` on the publishing
+///   instance) refuses any other description, the first one too.
 ///   Before answering, each partition that copied a leader (rejoin) has
 ///   its leader forward nothing more of the producer's node, which streams
 ///   here itself from then on (answered once every leader did).
@@ -40,7 +42,9 @@
 ///   over a copy would give a `bag` duplicates) and gets the running one's
 ///   answer; one for another place is refused naming both. A peer can ask this only of a node without a place,
 ///   and only for nodes that accept this node's links (with TLS, holders
-///   of the CA's certificates).
+///   of the CA's certificates). A node configured with its place takes
+///   only that place, and only leaders that hold another copy of each of
+///   its partitions by the map (`cluster_place::check_leaders`).
 /// - `(cluster_atom)`: replies `(std::string place, uint64_t records)`: the
 ///   place kept (empty if none yet) and the records held, so that a
 ///   producer tells a node that restarted empty in a running cluster from
@@ -63,6 +67,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -73,6 +78,7 @@
 #include <supercache/record.hpp>
 
 #include "actors/remote_guard.hpp"
+#include "core/cluster_place.hpp"
 
 namespace supercache {
 
@@ -105,6 +111,10 @@ struct front_hooks {
   /// Returns the actor that opens links to other nodes (CAF's middleman
   /// actor, or the openssl manager's with TLS), or why there is none.
   std::function<caf::expected<caf::actor>()> connector;
+
+  /// Returns this node's configured place in its cluster, or null (it
+  /// learns its place from the first producer).
+  std::function<std::shared_ptr<const cluster_place>()> place;
 };
 
 /// Returns the behavior of a front that answers with `hooks`.

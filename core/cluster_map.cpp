@@ -38,4 +38,10 @@ std::string cluster_map::describe(const std::vector<std::string>& list) const {
   return result;
 }
 
+std::string
+cluster_map::describe_node(size_t n,
+                           const std::vector<std::string>& list) const {
+  return "node " + std::to_string(n + 1) + " of " + describe(list);
+}
+
 } // namespace supercache

@@ -51,6 +51,11 @@ public:
   /// replicas=2"`.
   std::string describe(const std::vector<std::string>& list) const;
 
+  /// Returns the place of node `n` of `list` as a producer tells it, e.g.
+  /// `"node 2 of a:1,b:2 partitions=4 replicas=2"`.
+  std::string describe_node(size_t n,
+                            const std::vector<std::string>& list) const;
+
 private:
   size_t nodes_;
   size_t partitions_;

@@ -54,7 +54,6 @@ void rejoin_restarted(caf::actor_system& sys, const cache_view& view,
   if (!running)
     return;
   cluster_map map{replies.size(), parts, view.opts.replicas};
-  auto cluster = map.describe(view.nodes);
   for (size_t k = 0; k < replies.size(); ++k) {
     if (replies[k].down || placed[k])
       continue;
@@ -78,7 +77,7 @@ void rejoin_restarted(caf::actor_system& sys, const cache_view& view,
                                      + missing + ": no other copy answers");
       continue;
     }
-    auto desc = "node " + std::to_string(k + 1) + " of " + cluster;
+    auto desc = map.describe_node(k, view.nodes);
     self
       ->request(replies[k].front, 3 * view.opts.call_timeout,
                 rejoin_atom::value, desc, leaders)
@@ -164,7 +163,7 @@ caf::error assemble_cluster(caf::actor_system& sys, cache_view& view,
   for (size_t k = 0; k < replies.size(); ++k) {
     if (replies[k].down)
       continue;
-    auto desc = "node " + std::to_string(k + 1) + " of " + view.cluster;
+    auto desc = map.describe_node(k, view.nodes);
     caf::error err;
     self->request(replies[k].front, opts.connect_timeout,
                   cluster_atom::value, desc)

@@ -183,6 +183,10 @@ caf::error start_front(const std::shared_ptr<instance_state>& ptr) {
       return make_error(errc::not_started);
     return link_opener(p->sys, "rejoin");
   };
+  hooks.place = [weak]() -> std::shared_ptr<const cluster_place> {
+    auto p = weak.lock();
+    return p ? std::atomic_load(&p->place) : nullptr;
+  };
   st.front = st.sys.spawn(front_actor, std::move(hooks));
   if (auto err = register_as(st.sys, instance::front_name(), st.front)) {
     deadline dl{st.sys, st.call_timeout};
@@ -337,6 +341,7 @@ caf::error instance::stop() {
     result = terminate(sys, {st.front}, dl, "front");
     st.front = nullptr;
     st.published_port = 0;
+    std::atomic_store(&st.place, std::shared_ptr<const cluster_place>{});
   }
   if (st.buffers_running)
     if (auto err = stop_buffers(st); err && !result)

@@ -196,16 +196,35 @@ caf::expected<uint16_t> instance::publish(uint16_t port,
     return std::move(tls.error());
   if (auto err = check_listen(*tls, cache->opts.allow_insecure, host))
     return err;
+  // A node of a configured cluster knows its place before any peer can ask.
+  std::shared_ptr<const cluster_place> place;
+  if (!cache->opts.remote.empty()) {
+    if (port == 0)
+      return make_error(errc::invalid_option,
+                        "publish: a cache node of the cluster in remote = \""
+                          + cache->opts.remote
+                          + "\" listens on its port from that list, not on "
+                            "one the OS picks (port 0)");
+    auto found = cluster_place::find(cache->opts.remote, host, port,
+                                     cache->partitions.size(),
+                                     cache->opts.replicas);
+    if (!found)
+      return std::move(found.error());
+    place = std::make_shared<const cluster_place>(std::move(*found));
+  }
+  std::atomic_store(&st.place, place);
   auto addr = host.empty() ? nullptr : host.c_str();
   // SO_REUSEADDR: a node restarted on its port (e.g. to rejoin its cluster)
   // must not wait for the links of its previous run to leave TIME_WAIT; a
   // port another process listens on stays refused.
   auto res = *tls ? caf::openssl::publish(st.front, port, addr, true)
                   : st.sys.middleman().publish(st.front, port, addr, true);
-  if (!res)
+  if (!res) {
+    std::atomic_store(&st.place, std::shared_ptr<const cluster_place>{});
     return make_error(errc::invalid_option,
                       "cannot listen on " + host + ":" + std::to_string(port)
                         + ": " + render(res.error()));
+  }
   st.published_port = *res;
   return *res;
 }

@@ -31,6 +31,7 @@
 
 #include "actors/remote_guard.hpp"
 #include "core/buffer_counters.hpp"
+#include "core/cluster_place.hpp"
 #include "core/gate.hpp"
 #include "core/names.hpp"
 #include "core/rejoined.hpp"
@@ -177,6 +178,11 @@ struct instance_state {
   caf::actor supervisor;
   caf::actor front;
   uint16_t published_port = 0;
+
+  /// This node's place in the cluster of `options::remote`, set by `publish`
+  /// before the port opens when that list is configured, else null; read by
+  /// the front (`std::atomic_load`).
+  std::shared_ptr<const cluster_place> place;
 
   // -- the buffers (behind the gate) ------------------------------------------
 

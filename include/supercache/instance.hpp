@@ -108,7 +108,10 @@ public:
 
   /// Publishes the running cache on `host`:`port` (0 picks a free port) for
   /// producer nodes; returns the port. Needs CAF's middleman; TLS and the
-  /// loopback rule as for `supercache::publish`.
+  /// loopback rule as for `supercache::publish`. If the cache was started
+  /// with a `remote` list, this node is the entry of it with `host` and
+  /// `port` (else the only one with `port`; port 0 is refused) and refuses
+  /// producers that place it elsewhere (README "Cluster").
   caf::expected<uint16_t> publish(uint16_t port,
                                   const std::string& host = "127.0.0.1");
 

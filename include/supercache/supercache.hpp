@@ -124,7 +124,8 @@ caf::expected<nlohmann::json> stats();
 /// Errors: `not_started`, `already_started` (published already),
 /// `invalid_option` (no middleman, partial TLS settings or files that do not
 /// load, TLS without the openssl manager, a host other than loopback without
-/// TLS, or the port cannot be bound).
+/// TLS, the port cannot be bound, or the cache's `remote` list does not name
+/// this node: see `instance::publish`).
 caf::expected<uint16_t> publish(caf::actor_system& sys, uint16_t port,
                                 const std::string& host = "127.0.0.1");
 

@@ -1,6 +1,6 @@
-// Actor-level tests of a front's rejoin request on the test coordinator
-// (actors/front.hpp): the links, the leader's front and the partitions are
-// actors of the test.
+// Actor-level tests of a front's rejoin request, and of its place when
+// configured, on the test coordinator (actors/front.hpp): the links, the
+// leader's front and the partitions are actors of the test.
 
 #include <doctest/doctest.h>
 
@@ -34,6 +34,7 @@ caf::behavior held_partition(
       self->state.held.clear();
     },
     [=](size_atom) { return static_cast<uint64_t>(self->state.requests); },
+    [=](follow_atom, caf::node_id&) { return caf::ok_atom::value; },
   };
 }
 
@@ -64,6 +65,7 @@ struct front_rejoin_fixture : testing::fixture {
     hooks.connector = [c = connector]() -> caf::expected<caf::actor> {
       return c;
     };
+    hooks.place = [this] { return place; };
     front = sys.spawn(front_actor, std::move(hooks));
     run();
   }
@@ -87,10 +89,33 @@ struct front_rejoin_fixture : testing::fixture {
     return receive_as<uint64_t>().value_or(99);
   }
 
+  /// Configures the front as node 2 of `127.0.0.1:1,127.0.0.1:2`, one
+  /// partition with a copy on each.
+  void configure_place() {
+    cluster_place x;
+    x.nodes = {"127.0.0.1:1", "127.0.0.1:2"};
+    x.index = 1;
+    x.partitions = 1;
+    x.replicas = 2;
+    place = std::make_shared<const cluster_place>(std::move(x));
+  }
+
+  /// Returns the place the front reports (`cluster_atom`).
+  std::string reported_place() {
+    self->send(front, cluster_atom::value);
+    run();
+    std::string result = "?";
+    self->receive([&](std::string& x, uint64_t) { result = std::move(x); },
+                  [&](caf::error&) {},
+                  caf::after(std::chrono::seconds(0)) >> [] {});
+    return result;
+  }
+
   caf::actor part;
   caf::actor leader_front;
   caf::actor connector;
   caf::actor front;
+  std::shared_ptr<const cluster_place> place;
 };
 
 } // namespace
@@ -131,4 +156,63 @@ TEST_CASE_FIXTURE(front_rejoin_fixture,
   run();
   CHECK(receive_as<caf::ok_atom>().has_value());
   CHECK_EQ(requests(), 1u);
+}
+
+TEST_CASE_FIXTURE(front_rejoin_fixture,
+                  "a front configured with its place refuses a producer that "
+                  "places it elsewhere, the first one too, naming both, and "
+                  "takes its own place") {
+  configure_place();
+  auto mine = place->description();
+  CHECK_EQ(mine, "node 2 of 127.0.0.1:1,127.0.0.1:2 partitions=1 replicas=2");
+  self->send(front, cluster_atom::value,
+             std::string{"node 1 of 127.0.0.1:1,127.0.0.1:2 partitions=1 "
+                         "replicas=2"});
+  run();
+  auto err = receive_error();
+  REQUIRE(err);
+  CHECK_EQ(err.code(), static_cast<uint8_t>(errc::invalid_option));
+  CHECK_NE(render(err).find("configured as " + mine), std::string::npos);
+  CHECK_NE(render(err).find("places it as node 1 of"), std::string::npos);
+  CHECK_EQ(reported_place(), ""); // the refused place was not kept
+  self->send(front, cluster_atom::value, mine);
+  run();
+  CHECK(receive_as<caf::ok_atom>().has_value());
+  CHECK_EQ(reported_place(), mine);
+}
+
+TEST_CASE_FIXTURE(front_rejoin_fixture,
+                  "a front configured with its place rejoins only as that "
+                  "place and only from a node the map gives a copy of each "
+                  "of its partitions") {
+  configure_place();
+  auto mine = place->description();
+  rejoin("node 1 of 127.0.0.1:1,127.0.0.1:2 partitions=1 replicas=2",
+         "127.0.0.1:1");
+  run();
+  auto err = receive_error();
+  REQUIRE(err);
+  CHECK_EQ(err.code(), static_cast<uint8_t>(errc::invalid_option));
+  CHECK_NE(render(err).find("configured as " + mine), std::string::npos);
+  rejoin(mine, "10.0.0.9:7"); // not a node of the cluster
+  run();
+  err = receive_error();
+  REQUIRE(err);
+  CHECK_EQ(err.code(), static_cast<uint8_t>(errc::invalid_option));
+  CHECK_NE(render(err).find("\"10.0.0.9:7\" as the leader of cache "
+                            "partition 1; its other copies are on "
+                            "127.0.0.1:1"),
+           std::string::npos);
+  rejoin(mine, "127.0.0.1:2"); // itself
+  run();
+  CHECK_NE(render(receive_error()).find("other copies are on 127.0.0.1:1"),
+           std::string::npos);
+  CHECK_EQ(requests(), 0u);
+  rejoin(mine, "127.0.0.1:1");
+  run();
+  CHECK_EQ(requests(), 1u);
+  self->send(part, caf::ok_atom::value);
+  run();
+  CHECK(receive_as<caf::ok_atom>().has_value());
+  CHECK_EQ(reported_place(), mine);
 }
