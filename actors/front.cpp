@@ -139,6 +139,7 @@ void rejoin_from(caf::event_based_actor* self, const front_hooks& hooks,
       unreachable);
   }
 }
+
 /// Checks `desc` against the node's configured place, if any.
 caf::error check_place(const front_hooks& hooks, const std::string& desc) {
   auto place = hooks.place ? hooks.place() : nullptr;
