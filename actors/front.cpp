@@ -140,10 +140,14 @@ void rejoin_from(caf::event_based_actor* self, const front_hooks& hooks,
   }
 }
 
-/// Checks `desc` against the node's configured place, if any.
-caf::error check_place(const front_hooks& hooks, const std::string& desc) {
-  auto place = hooks.place ? hooks.place() : nullptr;
-  if (!place || desc == place->description())
+/// Returns the node's configured place, or null.
+std::shared_ptr<const cluster_place> configured(const front_hooks& hooks) {
+  return hooks.place ? hooks.place() : nullptr;
+}
+
+/// Checks `desc` against the node's configured `place`, if any.
+caf::error check_place(const cluster_place* place, const std::string& desc) {
+  if (place == nullptr || desc == place->description())
     return caf::none;
   return make_error(errc::invalid_option,
                     "this cache node is configured as "
@@ -173,7 +177,7 @@ caf::behavior front_actor(guarded_actor* self, front_hooks hooks) {
     [=](cluster_atom, const std::string& desc) -> caf::result<caf::ok_atom> {
       if (auto err = check_description(desc))
         return err;
-      if (auto err = check_place(hooks, desc))
+      if (auto err = check_place(configured(hooks).get(), desc))
         return err;
       if (cluster->empty())
         *cluster = desc;
@@ -195,9 +199,10 @@ caf::behavior front_actor(guarded_actor* self, front_hooks hooks) {
         const std::vector<std::string>& leaders) -> caf::result<caf::ok_atom> {
       if (auto err = check_description(desc))
         return err;
-      if (auto err = check_place(hooks, desc))
+      auto place = configured(hooks);
+      if (auto err = check_place(place.get(), desc))
         return err;
-      if (auto place = hooks.place ? hooks.place() : nullptr)
+      if (place)
         if (auto err = place->check_leaders(leaders))
           return err;
       if (!cluster->empty())
