@@ -54,9 +54,8 @@ json run_latency(caf::actor_system& sys, const workload& w, double load,
   auto flushed = supercache::flush();
   auto stored = value_or(supercache::size(), size_t{0});
   auto stats = value_or(supercache::stats(), json::object());
-  auto tag = sleep ? std::string{"latency at a trickle"}
-                   : "latency at " + std::to_string(std::lround(load * 100))
-                       + "%";
+  auto tag = "latency at " + std::to_string(std::lround(load * 100)) + "% ("
+             + (sleep ? "sleeps" : "spins") + ")";
   r.check(!flushed, tag + ": flush: " + supercache::render(flushed));
   r.check(errors == 0, tag + ": " + std::to_string(errors)
                          + " lazy_put calls failed");

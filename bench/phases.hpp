@@ -91,8 +91,10 @@ json run_lazy_erase(caf::actor_system& sys, const workload& w, report& r);
 /// the cache partitions time 1 in 16 records from `lazy_put` until visible to
 /// `get` (the `latency_us` histogram of `supercache::stats()`), so no
 /// observer thread competes for the cores. With `sleep` the producer sleeps
-/// until each record is due (a trickle: it leaves the cores to the cache);
-/// otherwise it spins close to each due time (needed above ~10k records/s).
+/// until each record is due and leaves the cores to the cache (above ~20k
+/// records/s it wakes later than the next record is due and puts every
+/// record due by then, at its own enqueue time); otherwise it spins close
+/// to each due time and holds a core.
 json run_latency(caf::actor_system& sys, const workload& w, double load,
                  double target, bool sleep, report& r);
 

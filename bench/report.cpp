@@ -104,11 +104,12 @@ void print_latency(const json& levels) {
       continue;
     auto target = x["target_rate"].get<double>();
     auto achieved = x["achieved_rate"].get<double>();
-    auto trickle = x.value("pacing", "") == "sleep";
-    auto level = trickle ? std::string{"at a trickle (sleeps)"}
-                         : "at " + std::to_string(std::lround(
-                             x["load"].get<double>() * 100))
-                             + "% of end-to-end";
+    auto pacing = x.value("pacing", "");
+    auto level = target == trickle_rate
+                   ? std::string{"at a trickle (sleeps)"}
+                   : "at " + std::to_string(std::lround(
+                       x["load"].get<double>() * 100))
+                       + "% (" + pacing + "s)";
     std::printf("    %-24s %9s %9s %8zu %8.1f %8.1f %8.1f %8.1f%s\n",
                 level.c_str(),
                 show_rate(target).c_str(), show_rate(achieved).c_str(),
