@@ -2,15 +2,24 @@
 
 /// An allocator for large arrays that a random access pattern reads (the
 /// slot array of a `table`): arrays of 2 MiB or more are mapped on their own,
-/// 2 MiB aligned, and advised onto transparent huge pages, so that a lookup in
-/// a table of millions of records misses the TLB far less often. Smaller
-/// arrays come from the heap. Where the kernel gives no huge pages the advice
-/// is ignored and the array works as any other.
+/// 2 MiB aligned, and `advise` puts them on transparent huge pages, so that a
+/// lookup in a table of millions of records misses the TLB far less often.
+/// Smaller arrays come from the heap. Where the kernel gives no huge pages
+/// the advice is ignored and the array works as any other.
+///
+/// Memory comes zeroed and value-initialization writes nothing: this
+/// allocator serves only types whose value-initialized form is all zero
+/// bytes (a `table` slot: hash 0, stamp 0, an empty record; checked in the
+/// table's constructor). So a new array costs no pass over its memory, and
+/// its pages are faulted in (zeroed by the kernel) by whoever writes them
+/// first: a table faults in the array of its next growth a few pages per
+/// insert, ahead of time (`table::prepare_growth`).
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <new>
+#include <utility>
 
 #include <sys/mman.h>
 
@@ -36,7 +45,7 @@ public:
     if (n > SIZE_MAX / sizeof(T))
       throw std::bad_alloc{};
     if (bytes < huge_size) {
-      auto p = std::malloc(bytes);
+      auto p = std::calloc(n, sizeof(T));
       if (p == nullptr)
         throw std::bad_alloc{};
       return static_cast<T*>(p);
@@ -53,9 +62,25 @@ public:
       munmap(raw, aligned - addr);
     if (auto tail = addr + size + huge_size - (aligned + size); tail > 0)
       munmap(reinterpret_cast<void*>(aligned + size), tail);
-    auto p = reinterpret_cast<void*>(aligned);
-    madvise(p, size, MADV_HUGEPAGE);
-    return static_cast<T*>(p);
+    return reinterpret_cast<T*>(aligned);
+  }
+
+  /// Value-initializes nothing: the memory is zeroed already (see above).
+  template <class U>
+  void construct(U*) noexcept {
+    // nop
+  }
+
+  template <class U, class... Ts>
+  void construct(U* p, Ts&&... xs) {
+    ::new (static_cast<void*>(p)) U(std::forward<Ts>(xs)...);
+  }
+
+  /// Advises the `n` elements at `p`, from `allocate(n)`, onto huge pages
+  /// if they span at least one.
+  static void advise(T* p, size_t n) noexcept {
+    if (n * sizeof(T) >= huge_size)
+      madvise(p, rounded(n * sizeof(T)), MADV_HUGEPAGE);
   }
 
   void deallocate(T* p, size_t n) noexcept {

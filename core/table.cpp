@@ -1,10 +1,13 @@
 #include "core/table.hpp"
 
 #include <algorithm>
+#include <cassert>
+#include <cstring>
 #include <cstdio>
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <type_traits>
 
 namespace supercache {
 
@@ -18,6 +21,13 @@ caf::actor_clock::time_point now_of(const caf::actor_clock* clock) noexcept {
                           : caf::actor_clock::clock_type::now();
 }
 
+/// Returns whether the object representation of `x` is all zero bytes.
+template <class T>
+bool is_zero(const T& x) noexcept {
+  const char zeros[sizeof(T)] = {};
+  return std::memcmp(&x, zeros, sizeof(T)) == 0;
+}
+
 } // namespace
 
 table::table(table_type type, record_layout layout, table_limits limits)
@@ -29,6 +39,11 @@ table::table(table_type type, record_layout layout, table_limits limits)
     max_records_(limits.max_records),
     slots_(initial_capacity) {
   static_assert(sizeof(slot) == 32);
+  // The slot allocator writes nothing into a new array (core/huge_pages.hpp),
+  // so an empty slot must be all zero bytes (tests/core/packed_test.cpp
+  // checks the packed part in every build).
+  static_assert(std::is_standard_layout_v<slot>);
+  assert(is_zero(slot{}));
   publish_home();
   if (limits.any())
     order_ = std::make_unique<write_order>();
@@ -189,6 +204,7 @@ void table::insert_locked(packed&& x, uint32_t h, uint32_t now) {
         s.value = std::move(x);
         note_write(s, now, false);
         size_.store(used + 1, std::memory_order_release);
+        prepare_growth(used + 1);
         return;
       }
       if (s.hash != h || s.value.key() != key)
@@ -340,11 +356,43 @@ size_t table::order_entries() const {
   return order_ ? order_->size() : 0;
 }
 
+void table::prepare_growth(size_t used) {
+  auto bound = slots_.size() / 4 * 3; // grows at one more record
+  auto start = bound - bound / 8;
+  // A table bounded below `bound` (`max-records`) never grows again.
+  if (used < start || (max_records_ != 0 && max_records_ < bound))
+    return;
+  if (next_.empty()) {
+    next_ = slot_array(slots_.size() * 2); // mapped, not written
+    huge_page_allocator<slot>::advise(next_.data(), next_.size());
+    next_touched_ = 0;
+  }
+  constexpr auto page = growth_page;
+  auto pages = (next_.size() * sizeof(slot) + page - 1) / page;
+  auto due = std::min(pages, (used - start + 1) * pages / (bound - start) + 1);
+  if (due <= next_touched_)
+    return;
+  auto base = reinterpret_cast<volatile char*>(next_.data());
+  for (auto i = next_touched_; i < due; ++i)
+    base[i * page] = 0; // the slots there are zero already
+  update_bytes(static_cast<int64_t>((due - next_touched_) * page));
+  next_touched_ = due;
+}
+
 void table::grow() {
-  slot_array old(slots_.size() * 2);
+  slot_array old;
+  if (next_.size() == slots_.size() * 2)
+    old.swap(next_);
+  else
+    old = slot_array(slots_.size() * 2);
+  next_ = slot_array{};
   old.swap(slots_);
+  huge_page_allocator<slot>::advise(slots_.data(), slots_.size());
   publish_home();
-  update_bytes(static_cast<int64_t>(old.size() * sizeof(slot)));
+  // The new array less the old one and the prepared pages counted already.
+  update_bytes(static_cast<int64_t>(old.size() * sizeof(slot))
+               - static_cast<int64_t>(next_touched_ * growth_page));
+  next_touched_ = 0;
   auto mask = slots_.size() - 1;
   // Start behind an empty slot so each probe run is moved in probe order:
   // records of one key keep the order they were stored in.
@@ -395,16 +443,18 @@ size_t table::erase_locked(std::string_view key) {
 
 size_t table::clear() {
   size_t removed = 0;
-  slot_array slots(initial_capacity); // allocated before the lock
+  cleared out; // allocated before the lock
   {
     std::unique_lock<rw_lock> guard{mtx_};
-    clear_locked(slots, removed);
+    clear_locked(out, removed);
   }
   return removed; // the old records are freed here, outside the lock
 }
 
-void table::clear_locked(slot_array& slots, size_t& removed) {
-  slots.swap(slots_);
+void table::clear_locked(cleared& out, size_t& removed) {
+  out.slots.swap(slots_);
+  out.next.swap(next_);
+  next_touched_ = 0;
   publish_home();
   if (order_)
     order_->clear();

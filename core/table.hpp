@@ -195,8 +195,9 @@ public:
   /// write is due: logically const, the removed records are invisible.
   size_t size() const;
 
-  /// Returns the bytes the stored records and the slot array occupy (not
-  /// counting allocator overhead).
+  /// Returns the bytes the stored records and the slot array occupy, with
+  /// the pages of the next growth's array faulted in so far (not counting
+  /// allocator overhead).
   size_t bytes() const noexcept {
     return bytes_.load(std::memory_order_relaxed);
   }
@@ -324,16 +325,36 @@ private:
   /// lock.
   snapshot take_snapshot(const record_pattern* pattern) const;
 
+  /// Doubles the slot array (the caller holds the exclusive lock), moving
+  /// into the array `prepare_growth` faulted in if it is ready.
   void grow();
+
+  /// Called with the table's size after an insert of a new record (under
+  /// the exclusive lock): on the last eighth of the way to the size at which
+  /// the table grows, allocates the next slot array and faults in the share
+  /// of its pages that the share of the way asks for, so that `grow` writes
+  /// into memory that is there and stalls its writer for the moves only
+  /// (in a fresh process a page's first write costs the kernel's zeroing).
+  void prepare_growth(size_t used);
+
+  /// The arrays a clear takes out of the table: `slots` comes in empty
+  /// (allocated before the lock) and goes out with the removed records,
+  /// `next` with the array `prepare_growth` prepared; the caller frees both
+  /// after it released the lock.
+  struct cleared {
+    slot_array slots = slot_array(initial_capacity);
+    slot_array next;
+  };
 
   /// Stores `xs` as `insert_direct`; refuses if closed or (`direct`)
   /// followed.
   direct_result write_run(packed* xs, size_t n, bool direct);
 
-  /// Clears the table: swaps in `slots`, allocated empty by the caller
-  /// before the lock, and leaves the removed records in it (freed by the
-  /// caller, outside the lock) and their count in `removed`.
-  void clear_locked(slot_array& slots, size_t& removed);
+  /// Clears the table: swaps in `out.slots`, allocated empty by the caller
+  /// before the lock, and leaves the removed records in it and the prepared
+  /// next array in `out.next` (freed by the caller, outside the lock) and
+  /// their count in `removed`.
+  void clear_locked(cleared& out, size_t& removed);
 
   /// Starts loading the home slot of `hash` before the lock is taken (any
   /// thread, no lock: reads `home_`).
@@ -354,6 +375,11 @@ private:
   std::unique_ptr<write_order> order_;
   mutable rw_lock mtx_;
   slot_array slots_;
+  /// The array of the next growth while `prepare_growth` faults it in, else
+  /// empty; its first `next_touched_` pages (of `growth_page` bytes) are in.
+  slot_array next_;
+  size_t next_touched_ = 0;
+  static constexpr size_t growth_page = 4096;
   /// Where `slots_` is, for `prefetch_home`, which reads it without the lock;
   /// on a cache line of its own, away from the counters every insert writes.
   struct alignas(64) {

@@ -100,12 +100,12 @@ table::direct_result table::erase_direct(std::string_view key,
 }
 
 table::direct_result table::clear_direct(size_t& removed) {
-  slot_array slots(initial_capacity); // allocated before the lock
+  cleared out; // allocated before the lock
   {
     std::unique_lock<rw_lock> guard{mtx_};
     if (followed_)
       return direct_result::followed;
-    clear_locked(slots, removed);
+    clear_locked(out, removed);
   }
   return direct_result::done; // the old records are freed here
 }

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,17 @@ TEST_CASE("a packed record of at most inline_capacity bytes is held inline, "
     CHECK(assigned.empty());
     CHECK_EQ(assigned.block_size(), 0u);
   }
+}
+
+TEST_CASE("a default packed record is all zero bytes, "
+          "so a table's zeroed slot array needs no initialization") {
+  const char zeros[sizeof(packed)] = {};
+  packed empty;
+  CHECK(std::memcmp(&empty, zeros, sizeof(packed)) == 0);
+  auto [x, hash] = packed::pack(record::array({1, "value-1"}), record_layout{});
+  static_cast<void>(hash);
+  REQUIRE(!x.empty());
+  CHECK(std::memcmp(&x, zeros, sizeof(packed)) != 0);
 }
 
 TEST_CASE("the key of an inline record may lie anywhere in its bytes") {

@@ -146,6 +146,76 @@ TEST_CASE("inserting a batch into a bag keeps the order of a key's records") {
   CHECK_EQ(found[2], make_record(1, "b"));
 }
 
+TEST_CASE("a bag table that grows many times keeps every record of each key "
+          "in its stored order, also when cleared while its next growth is "
+          "prepared") {
+  // A table of 1,024 slots grows at its 769th record and prepares the next
+  // array from its 672nd (core/table.hpp, prepare_growth).
+  table tbl{table_type::bag, record_layout{}};
+  constexpr int keys = 3000;
+  constexpr int rounds = 4; // 12,000 records: four growths
+  for (int r = 0; r < rounds; ++r) {
+    std::vector<entry> batch;
+    for (int k = 0; k < keys; ++k)
+      batch.push_back(record_entry(k, "v" + std::to_string(r)));
+    CHECK_EQ(tbl.insert(batch), static_cast<size_t>(keys));
+  }
+  CHECK_EQ(tbl.size(), static_cast<size_t>(keys * rounds));
+  size_t out_of_order = 0;
+  for (int k = 0; k < keys; ++k) {
+    auto found = tbl.get(key(k));
+    bool ok = found.size() == rounds;
+    for (int r = 0; ok && r < rounds; ++r)
+      ok = found[r] == make_record(k, "v" + std::to_string(r));
+    out_of_order += ok ? 0 : 1;
+  }
+  CHECK_EQ(out_of_order, 0u);
+  size_t scanned = 0; // a scan sees every slot: no stray ones either
+  tbl.for_each([&](const record&) { ++scanned; });
+  CHECK_EQ(scanned, static_cast<size_t>(keys * rounds));
+  CHECK_EQ(tbl.clear(), static_cast<size_t>(keys * rounds));
+  // Into the preparing stretch of a fresh table, cleared there, then grown.
+  for (int k = 0; k < 700; ++k)
+    tbl.insert(make_record(k, "old"));
+  CHECK_EQ(tbl.clear(), 700u);
+  for (int k = 0; k < 2000; ++k)
+    tbl.insert(make_record(k, "new"));
+  CHECK_EQ(tbl.size(), 2000u);
+  scanned = 0;
+  tbl.for_each([&](const record&) { ++scanned; });
+  CHECK_EQ(scanned, 2000u);
+  size_t wrong = 0;
+  for (int k = 0; k < 2000; ++k) {
+    auto found = tbl.get(key(k));
+    wrong += found.size() == 1 && found[0] == make_record(k, "new") ? 0 : 1;
+  }
+  CHECK_EQ(wrong, 0u);
+}
+
+TEST_CASE("a table faults in the array of its next growth from 7/8 of the "
+          "way to it, counted in its bytes, unless max-records keeps it from "
+          "growing") {
+  constexpr size_t slot_bytes = 32; // inline records: no heap bytes
+  table tbl{table_type::set, record_layout{}};
+  auto fill = [](table& t, int from, int to) {
+    for (int k = from; k < to; ++k)
+      t.insert(make_record(k, "v"));
+  };
+  fill(tbl, 0, 671);
+  CHECK_EQ(tbl.bytes(), 1024 * slot_bytes);
+  fill(tbl, 671, 672); // 672 = 768 - 768 / 8: the first page comes in
+  CHECK_GT(tbl.bytes(), 1024 * slot_bytes);
+  fill(tbl, 672, 768);
+  CHECK_EQ(tbl.bytes(), (1024 + 2048) * slot_bytes); // all of it, not grown
+  fill(tbl, 768, 769);
+  CHECK_EQ(tbl.bytes(), 2048 * slot_bytes); // grown into it
+  CHECK_EQ(tbl.size(), 769u);
+  table bounded{table_type::set, record_layout{}, table_limits{{}, 700}};
+  fill(bounded, 0, 800);
+  CHECK_EQ(bounded.size(), 700u);
+  CHECK_EQ(bounded.bytes(), 1024 * slot_bytes);
+}
+
 TEST_CASE("get of a missing key is empty") {
   table tbl{table_type::set, record_layout{}};
   CHECK(tbl.get(key(1)).empty());
