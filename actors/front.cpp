@@ -248,7 +248,10 @@ caf::behavior front_actor(guarded_actor* self, front_hooks hooks) {
       return rp;
     },
     [=](caf::get_atom) {
-      return caf::make_message(hooks.partitions(), hooks.settings());
+      auto settings = hooks.settings();
+      if (auto place = configured(hooks))
+        settings["place"] = place->description();
+      return caf::make_message(hooks.partitions(), std::move(settings));
     },
     [=](caf::flush_atom) -> caf::result<caf::ok_atom> {
       auto buffers = hooks.buffers();

@@ -14,7 +14,10 @@
 /// - `(get_atom)`: replies `(std::vector<caf::actor> partitions, record
 ///   settings)`: the partition actors by index (proxies on the remote side,
 ///   to which buffers open their streams) and `{"key-pos", "partition-pos",
-///   "table-type"}`, so that a producer computes the same partitions.
+///   "table-type"}`, so that a producer computes the same partitions, with
+///   `"place"` (the description below) if the node was started with its
+///   place: a producer that lists only this node and places it elsewhere
+///   then only reads from it (instance/cluster.cpp).
 /// - `(cluster_atom, std::string desc)`: a producer's `connect` to a cluster
 ///   tells the node its place, `"node I of LIST partitions=P replicas=R"`.
 ///   The first description (1..`max_cluster_description` bytes) is kept

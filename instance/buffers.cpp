@@ -131,6 +131,7 @@ caf::error start_buffers(const std::shared_ptr<instance_state>& ptr,
   st.layout = cache->layout;
   st.partitions = cache->partitions.size();
   st.max_pending = cache->opts.max_pending;
+  st.read_only = cache->read_only;
   st.overflow = cache->opts.overflow;
   st.block_timeout = cache->opts.block_timeout;
   st.call_timeout = cache->opts.call_timeout;

@@ -156,8 +156,25 @@ caf::error assemble_cluster(caf::actor_system& sys, cache_view& view,
                    "supercache: connect: %s; its partitions go on with "
                    "their other replicas\n",
                    render(replies[k].down).c_str());
-  if (replies.size() == 1 && opts.replicas == 1)
-    return caf::none; // One node, as before clusters: nothing to agree on.
+  if (replies.size() == 1 && opts.replicas == 1) {
+    // One node, as before clusters: nothing to agree on, unless the node
+    // was started with its place. Then a producer of that same place
+    // states it; any other instance only reads that node.
+    auto place = first.settings.value("place", std::string{});
+    auto own = map.describe_node(0, view.nodes);
+    if (place.empty())
+      return caf::none;
+    if (place != own) {
+      view.read_only = "the cache node at " + view.nodes[0]
+                       + " is configured as " + place
+                       + " (its supercache.remote); this instance places it "
+                         "as " + own
+                       + ", so it reads from that node and does not write "
+                         "to it: to write, give it the cluster's remote "
+                         "list, partitions and replicas";
+      return caf::none;
+    }
+  }
   view.cluster = map.describe(view.nodes);
   caf::scoped_actor self{sys};
   for (size_t k = 0; k < replies.size(); ++k) {

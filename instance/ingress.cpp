@@ -43,6 +43,8 @@ caf::error detail::offer(instance_state& st, const record& x, bool erase) {
       gate::pass pass{st.buffer_gate};
       if (!pass.admitted())
         return make_error(errc::not_started);
+      if (!st.read_only.empty())
+        return make_error(errc::invalid_option, st.read_only);
       if (attempt == 0)
         if (auto err = make_entry(x, st.layout, st.partitions, e))
           return err;

@@ -72,8 +72,13 @@ struct cache_view {
   std::vector<std::vector<size_t>> copy_nodes;
 
   /// What every node was told (`cluster_atom`); empty for one node with one
-  /// replica.
+  /// replica, unless that node was started with its place (then it is told).
   std::string cluster;
+
+  /// Why this instance may read but not write (`lazy_put`, `put`, `erase`,
+  /// ...; `invalid_option`), or empty: it lists one node, which was started
+  /// as a node of another cluster (`connect`, instance/cluster.cpp).
+  std::string read_only;
 
   /// The copies the buffers took back after nodes restarted and rejoined
   /// (null without replicas): reads try them after `copies`.
@@ -211,6 +216,8 @@ struct instance_state {
   size_t partitions = 1;
   size_t max_pending = 1;
   overflow_policy overflow = overflow_policy::block;
+  /// `cache_view::read_only` of the running cache.
+  std::string read_only;
   caf::timespan block_timeout{0};
   caf::timespan call_timeout{0};
 

@@ -164,6 +164,8 @@ caf::expected<T> ask_partition(instance_state& st, const cache_view& cache,
 template <class T, class... Ts>
 caf::expected<T> tell_partition(instance_state& st, const cache_view& cache,
                                 size_t p, const Ts&... xs) {
+  if (!cache.read_only.empty())
+    return make_error(errc::invalid_option, cache.read_only);
   std::optional<T> first;
   caf::error last;
   for (auto taken_back : {false, true}) {

@@ -116,3 +116,73 @@ TEST_CASE("a cache node configured with its cluster refuses the first "
   CHECK_EQ(producer.stop(), caf::none);
   CHECK_EQ(node.stop(), caf::none);
 }
+
+TEST_CASE("an instance that lists one node of a configured cluster reads "
+          "from it and refuses every write naming the node's place; a node "
+          "configured alone takes a producer that lists it the same way") {
+  auto port = unused_port();
+  auto silent = unused_port();
+  auto list = at(port) + "," + at(silent);
+  testing::net_config node_cfg;
+  caf::actor_system node_sys{node_cfg};
+  instance node{node_sys};
+  options node_opts;
+  node_opts.partitions = 2;
+  node_opts.remote = list;
+  node_opts.replicas = 2;
+  REQUIRE_EQ(node.start(node_opts), caf::none);
+  REQUIRE(node.publish(port, "127.0.0.1"));
+  for (int i = 0; i < 10; ++i)
+    REQUIRE_EQ(node.put(record::array({i, "v"})), caf::none);
+  testing::net_config cfg;
+  caf::actor_system sys{cfg};
+  instance reader{sys};
+  options opts;
+  opts.remote = at(port);
+  REQUIRE_EQ(reader.connect(opts), caf::none);
+  auto n = reader.size();
+  REQUIRE(n);
+  CHECK_EQ(*n, 10u);
+  auto found = reader.get(record::array({3}));
+  REQUIRE(found);
+  CHECK_EQ(*found, std::vector<record>{record::array({3, "v"})});
+  auto refused = [&](caf::error err) {
+    REQUIRE(err);
+    CHECK_EQ(err.code(), static_cast<uint8_t>(errc::invalid_option));
+    auto text = render(err);
+    CHECK_NE(text.find("the cache node at " + at(port)
+                       + " is configured as node 1 of " + list
+                       + " partitions=2 replicas=2"),
+             std::string::npos);
+    CHECK_NE(text.find("does not write to it"), std::string::npos);
+  };
+  refused(reader.lazy_put(record::array({20, "w"})));
+  refused(reader.lazy_erase(record::array({3})));
+  refused(reader.put(record::array({21, "w"})));
+  refused(reader.put_batch({record::array({22, "w"})}));
+  refused(reader.erase(record::array({3})).error());
+  refused(reader.clear().error());
+  CHECK_EQ(reader.flush(), caf::none);
+  n = node.size();
+  REQUIRE(n);
+  CHECK_EQ(*n, 10u); // nothing written, nothing erased
+  CHECK_EQ(reader.stop(), caf::none);
+  CHECK_EQ(node.stop(), caf::none);
+  // A node started as a cluster of one takes a producer that lists it so.
+  auto alone = unused_port();
+  node_opts.remote = at(alone);
+  node_opts.replicas = 1;
+  REQUIRE_EQ(node.start(node_opts), caf::none);
+  REQUIRE(node.publish(alone, "127.0.0.1"));
+  instance producer{sys};
+  opts.remote = at(alone);
+  REQUIRE_EQ(producer.connect(opts), caf::none);
+  for (int i = 0; i < 10; ++i)
+    REQUIRE_EQ(producer.lazy_put(record::array({i, "v"})), caf::none);
+  REQUIRE_EQ(producer.flush(), caf::none);
+  n = node.size();
+  REQUIRE(n);
+  CHECK_EQ(*n, 10u);
+  CHECK_EQ(producer.stop(), caf::none);
+  CHECK_EQ(node.stop(), caf::none);
+}
