@@ -26,7 +26,8 @@
 ///     with the producer sleeping until each record is due (at 10% it wakes
 ///     every ~60 us and puts the records due by then), and at 10% and 80%
 ///     with the producer spinning to keep pace (it holds a core): p50, p99,
-///     p99.9, max.
+///     p99.9, max. Beside it, 2b: the insert batches (256 records) in which
+///     one table doubled, timed by one thread inserting straight into it.
 ///  6. Memory: this program runs itself again with `--mode=lazy` (phase 3 and
 ///     the memory figures only, in a fresh process) and reports that child's
 ///     peak RSS, bytes per stored and per pending record: the peak RSS of the
@@ -215,6 +216,7 @@ void run_sync_phases(caf::actor_system& sys, const workload& w, report& r) {
 void run_latency_levels(caf::actor_system& sys, const workload& w, double e2e,
                         report& r) {
   auto& out = r.out;
+  out["growth"] = run_growth(w, r);
   out["latency"] = json::array();
   if (e2e > 0) {
     out["latency"].push_back(
@@ -224,6 +226,7 @@ void run_latency_levels(caf::actor_system& sys, const workload& w, double e2e,
   for (auto load : {0.1, 0.8})
     out["latency"].push_back(run_latency(sys, w, load, load * e2e, false, r));
   print_latency(out["latency"]);
+  print_growth(out["growth"]);
 }
 
 /// `--mode=latency`: phase 3 for the end-to-end rate, then phase 5.

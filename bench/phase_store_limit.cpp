@@ -36,4 +36,40 @@ json run_store_limit(const workload& w, report& r) {
           {"size", stored}};
 }
 
+json run_growth(const workload& w, report& r) {
+  constexpr size_t batch_size = 256;
+  supercache::table tbl{w.opts.type, w.opts.layout()};
+  auto layout = w.opts.layout();
+  std::vector<supercache::entry> batch;
+  double longest = 0;
+  auto doublings = json::array();
+  size_t next_doubling = 768; // 3/4 of a table's first 1,024 slots
+  for (size_t done = 0; done < w.latency_records;) {
+    batch.clear();
+    for (; batch.size() < batch_size && done < w.latency_records; ++done) {
+      supercache::entry e;
+      e.value = supercache::packed::pack(make_record(done), layout).first;
+      batch.push_back(std::move(e));
+    }
+    auto t0 = clock_type::now();
+    tbl.insert(batch);
+    auto us = seconds(t0, clock_type::now()) * 1e6;
+    longest = std::max(longest, us);
+    if (done > next_doubling) {
+      if (next_doubling >= 49'152)
+        doublings.push_back({{"records", next_doubling + 1},
+                             {"us", rounded(us, 1)}});
+      while (done > next_doubling)
+        next_doubling *= 2;
+    }
+  }
+  r.check(tbl.size() == w.latency_records,
+          "table growth stored " + std::to_string(tbl.size()) + " of "
+            + std::to_string(w.latency_records));
+  return {{"records", w.latency_records},
+          {"batch", batch_size},
+          {"longest_batch_us", rounded(longest, 1)},
+          {"doublings", std::move(doublings)}};
+}
+
 } // namespace supercache::bench

@@ -27,6 +27,12 @@ json run_caf_limit(caf::actor_system& sys, const workload& w, report& r);
 /// Phase 2: the producers insert straight into the partitions' tables.
 json run_store_limit(const workload& w, report& r);
 
+/// Phase 2b: one thread inserts `w.latency_records` records into one
+/// table in batches of 256 (as a partition applies a stream's batches) and
+/// times each batch: the longest, and each batch in which the table doubled
+/// from 49,152 records on (what growth stalls a partition).
+json run_growth(const workload& w, report& r);
+
 // -- 3. lazy_put and 7. scaling (phase_lazy_put.cpp) --------------------------
 
 /// Parameters of one lazy_put measurement.

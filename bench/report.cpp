@@ -123,6 +123,22 @@ void print_latency(const json& levels) {
               supercache::latency_sample_every);
 }
 
+void print_growth(const json& g) {
+  if (!g.is_object() || !g.contains("doublings"))
+    return;
+  std::printf("  2b table growth: %zu records into one table, %zu a batch; "
+              "longest batch %.0f us; batches that doubled it:",
+              g["records"].get<size_t>(), g["batch"].get<size_t>(),
+              g["longest_batch_us"].get<double>());
+  const char* sep = " ";
+  for (auto& d : g["doublings"]) {
+    std::printf("%s%.0f us at %zu", sep, d["us"].get<double>(),
+                d["records"].get<size_t>());
+    sep = ", ";
+  }
+  std::printf("\n\n");
+}
+
 void print_memory(const json& m) {
   if (!m.is_object() || !m.contains("peak_rss_kb"))
     return;

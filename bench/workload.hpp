@@ -115,6 +115,9 @@ void print_rates(const json& out);
 /// Prints the latency table of phase 5.
 void print_latency(const json& levels);
 
+/// Prints phase 2b, the insert batches in which a table doubled.
+void print_growth(const json& g);
+
 /// Prints the memory figures of phase 6.
 void print_memory(const json& m);
 
