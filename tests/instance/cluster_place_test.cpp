@@ -38,6 +38,29 @@ std::string at(uint16_t port) {
   return "127.0.0.1:" + std::to_string(port);
 }
 
+/// A cache node of a configured two-node cluster (partitions 2, replicas 2)
+/// whose second node is a port nobody listens on; started by the test.
+struct cluster_node {
+  /// This node's port, the other's, and the list of both.
+  struct ports {
+    uint16_t port = unused_port();
+    uint16_t silent = unused_port();
+    std::string list = at(port) + "," + at(silent);
+  } where;
+  testing::net_config cfg;
+  caf::actor_system sys{cfg};
+  instance node{sys};
+  options opts = make_opts();
+
+  options make_opts() const {
+    options x;
+    x.partitions = 2;
+    x.remote = where.list;
+    x.replicas = 2;
+    return x;
+  }
+};
+
 } // namespace
 
 TEST_CASE("publish refuses a cache node of a configured cluster on a port "
@@ -67,17 +90,10 @@ TEST_CASE("publish refuses a cache node of a configured cluster on a port "
 TEST_CASE("a cache node configured with its cluster refuses the first "
           "producer that places it elsewhere, naming both places, and takes "
           "a producer given the same list") {
-  auto port = unused_port();
-  auto silent = unused_port();
-  auto list = at(port) + "," + at(silent);
-  testing::net_config node_cfg;
-  caf::actor_system node_sys{node_cfg};
-  instance node{node_sys};
-  options node_opts;
-  node_opts.partitions = 2;
-  node_opts.remote = list;
-  node_opts.replicas = 2;
-  REQUIRE_EQ(node.start(node_opts), caf::none);
+  cluster_node fix;
+  auto& [port, silent, list] = fix.where;
+  auto& node = fix.node;
+  REQUIRE_EQ(node.start(fix.opts), caf::none);
   auto published = node.publish(port, "127.0.0.1");
   REQUIRE(published);
   CHECK_EQ(*published, port);
@@ -120,17 +136,10 @@ TEST_CASE("a cache node configured with its cluster refuses the first "
 TEST_CASE("an instance that lists one node of a configured cluster reads "
           "from it and refuses every write naming the node's place; a node "
           "configured alone takes a producer that lists it the same way") {
-  auto port = unused_port();
-  auto silent = unused_port();
-  auto list = at(port) + "," + at(silent);
-  testing::net_config node_cfg;
-  caf::actor_system node_sys{node_cfg};
-  instance node{node_sys};
-  options node_opts;
-  node_opts.partitions = 2;
-  node_opts.remote = list;
-  node_opts.replicas = 2;
-  REQUIRE_EQ(node.start(node_opts), caf::none);
+  cluster_node fix;
+  auto& [port, silent, list] = fix.where;
+  auto& node = fix.node;
+  REQUIRE_EQ(node.start(fix.opts), caf::none);
   REQUIRE(node.publish(port, "127.0.0.1"));
   for (int i = 0; i < 10; ++i)
     REQUIRE_EQ(node.put(record::array({i, "v"})), caf::none);
@@ -170,9 +179,9 @@ TEST_CASE("an instance that lists one node of a configured cluster reads "
   CHECK_EQ(node.stop(), caf::none);
   // A node started as a cluster of one takes a producer that lists it so.
   auto alone = unused_port();
-  node_opts.remote = at(alone);
-  node_opts.replicas = 1;
-  REQUIRE_EQ(node.start(node_opts), caf::none);
+  fix.opts.remote = at(alone);
+  fix.opts.replicas = 1;
+  REQUIRE_EQ(node.start(fix.opts), caf::none);
   REQUIRE(node.publish(alone, "127.0.0.1"));
   instance producer{sys};
   opts.remote = at(alone);
