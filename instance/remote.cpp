@@ -117,6 +117,10 @@ caf::error check_peer(const options& opts, const std::string& peer,
                                      "before 2026-12-01)"})
                + ", this node in form " + std::to_string(batch_wire_form)
                + ": run the same supercache version on both");
+  for (auto key : {"table-type", "place"})
+    if (auto i = settings.find(key); i != settings.end() && !i->is_string())
+      return bad("sent settings whose " + std::string{key}
+                 + " is not a string: " + settings.dump());
   auto key_pos = pos("key-pos");
   auto partition_pos = pos("partition-pos");
   if (!key_pos || !partition_pos)

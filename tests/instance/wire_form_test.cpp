@@ -89,6 +89,22 @@ TEST_CASE("connect refuses a cache node that sends stream batches in another "
   CHECK_NE(render(err).find("in form 3"), std::string::npos);
 }
 
+TEST_CASE("connect refuses a cache node whose table-type or place is not a "
+          "string, naming its settings") {
+  record settings{{"key-pos", 0}, {"partition-pos", 0},
+                  {"table-type", 5}, {"wire", batch_wire_form}};
+  auto err = connect_to(settings);
+  CHECK_EQ(err, errc::unreachable);
+  CHECK_NE(render(err).find("sent settings whose table-type is not a string"),
+           std::string::npos);
+  settings["table-type"] = "set";
+  settings["place"] = record::array({1});
+  err = connect_to(settings);
+  CHECK_EQ(err, errc::unreachable);
+  CHECK_NE(render(err).find("sent settings whose place is not a string"),
+           std::string::npos);
+}
+
 TEST_CASE("connect refuses a cache node whose key-pos or partition-pos "
           "differs from the producer's, naming both (its batch form, this "
           "version's, passes)") {
