@@ -7,6 +7,7 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <new>
 #include <type_traits>
 
 namespace supercache {
@@ -356,14 +357,19 @@ size_t table::order_entries() const {
   return order_ ? order_->size() : 0;
 }
 
-void table::prepare_growth(size_t used) {
+void table::prepare_growth(size_t used) noexcept {
   auto bound = slots_.size() / 4 * 3; // grows at one more record
   auto start = bound - bound / 8;
   // A table bounded below `bound` (`max-records`) never grows again.
   if (used < start || (max_records_ != 0 && max_records_ < bound))
     return;
   if (next_.empty()) {
-    next_ = slot_array(slots_.size() * 2); // mapped, not written
+    // The record is stored already: without memory now, `grow` allocates.
+    try {
+      next_ = slot_array(slots_.size() * 2); // mapped, not written
+    } catch (const std::bad_alloc&) {
+      return;
+    }
     huge_page_allocator<slot>::advise(next_.data(), next_.size());
     next_touched_ = 0;
   }

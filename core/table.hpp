@@ -335,7 +335,8 @@ private:
   /// of its pages that the share of the way asks for, so that `grow` writes
   /// into memory that is there and stalls its writer for the moves only
   /// (in a fresh process a page's first write costs the kernel's zeroing).
-  void prepare_growth(size_t used);
+  /// Never throws: without memory for the array it prepares nothing.
+  void prepare_growth(size_t used) noexcept;
 
   /// The arrays a clear takes out of the table: `slots` comes in empty
   /// (allocated before the lock) and goes out with the removed records,
