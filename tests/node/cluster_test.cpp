@@ -3,8 +3,11 @@
 // counts on every copy, a node killed mid-ingest, every copy of a partition
 // killed, a producer whose list differs.
 
+#include <chrono>
 #include <csignal>
+#include <numeric>
 #include <string>
+#include <thread>
 
 #include <doctest/doctest.h>
 
@@ -130,6 +133,18 @@ TEST_CASE("losing every copy of a partition makes the producers exit 1 "
   process a{producer_args(c.list()), true};
   REQUIRE(a.write(keyed_records(0, 2'000, 2'000) + "not json\n"));
   REQUIRE_MESSAGE(a.wait_for_err("line 2001: not valid JSON", 30s), a.err());
+  // The cluster runs before the kills (node 3, which stays, holds records):
+  // else the restarted nodes would count as new ones, not as restarted.
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  auto held = [&] {
+    auto xs = partition_sizes(c.ports[2]);
+    return std::accumulate(xs.begin(), xs.end(), uint64_t{0});
+  };
+  while (held() == 0) {
+    REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline,
+                    "node 3 got no record in 30 s");
+    std::this_thread::sleep_for(10ms);
+  }
   for (int k : {0, 1}) {
     c.nodes[k]->kill(SIGKILL);
     REQUIRE(c.nodes[k]->wait_for_exit(30s));
