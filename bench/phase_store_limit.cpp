@@ -38,8 +38,8 @@ json run_store_limit(const workload& w, report& r) {
 
 json run_growth(const workload& w, report& r) {
   constexpr size_t batch_size = 256;
-  supercache::table tbl{w.opts.type, w.opts.layout()};
   auto layout = w.opts.layout();
+  supercache::table tbl{w.opts.type, layout};
   std::vector<supercache::entry> batch;
   double longest = 0;
   auto doublings = json::array();

@@ -386,11 +386,8 @@ void table::prepare_growth(size_t used) noexcept {
 }
 
 void table::grow() {
-  slot_array old;
-  if (next_.size() == slots_.size() * 2)
-    old.swap(next_);
-  else
-    old = slot_array(slots_.size() * 2);
+  // `next_` is empty or prepared for this growth (`clear` takes it out).
+  auto old = next_.empty() ? slot_array(slots_.size() * 2) : std::move(next_);
   next_ = slot_array{};
   old.swap(slots_);
   huge_page_allocator<slot>::advise(slots_.data(), slots_.size());

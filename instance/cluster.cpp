@@ -161,10 +161,9 @@ caf::error assemble_cluster(caf::actor_system& sys, cache_view& view,
     // was started with its place. Then a producer of that same place
     // states it; any other instance only reads that node.
     auto place = first.settings.value("place", std::string{});
-    auto own = map.describe_node(0, view.nodes);
     if (place.empty())
       return caf::none;
-    if (place != own) {
+    if (auto own = map.describe_node(0, view.nodes); place != own) {
       view.read_only = "the cache node at " + view.nodes[0]
                        + " is configured as " + place
                        + " (its supercache.remote); this instance places it "
