@@ -102,7 +102,9 @@
 /// away (its node died) is retired while another lane of the partition
 /// lives: its queue is dropped (the other copies hold the same records),
 /// pending flushes stop waiting for it, `replicas_lost` counts it and the
-/// node's loss is logged once to stderr. Losing the last lane of a
+/// node's loss is logged once to stderr. A copy that comes back takes the
+/// retired lane again (actors/buffer_takeback.hpp), so a partition never
+/// has more lanes than copies. Losing the last lane of a
 /// partition gives up as above, naming the partition and its nodes.
 ///
 /// **Stopping.** On `(stop_atom)` the buffer answers further `put_atom`s with

@@ -62,14 +62,23 @@ void hand_over(buffer_actor_ptr self, uint32_t p, const caf::actor& leader,
     for (size_t i = 0; i < st.partitions.size(); ++i)
       lane_partition.push_back(static_cast<uint32_t>(i));
   auto i = out.add_lane(p);
-  st.partitions.push_back(hdl);
-  st.ledgers.emplace_back();
-  lane_partition.push_back(p);
-  st.settings.lane_node.resize(i);
-  st.settings.lane_node.push_back(addr);
-  st.lanes_of[p].push_back(i);
-  for (auto& kvp : st.flushes)
-    kvp.second.acked.push_back(true); // its barrier is not on the new lane
+  auto& names = st.settings.lane_node;
+  if (names.size() <= i)
+    names.resize(i + 1);
+  names[i] = addr;
+  if (i < st.partitions.size()) {
+    // A lane of `p` retired when its node went away: every flush counts
+    // it as acknowledged already (retire_lane).
+    st.partitions[i] = hdl;
+    st.ledgers[i] = nullptr;
+  } else {
+    st.partitions.push_back(hdl);
+    st.ledgers.emplace_back();
+    lane_partition.push_back(p);
+    st.lanes_of[p].push_back(i);
+    for (auto& kvp : st.flushes)
+      kvp.second.acked.push_back(true); // its barrier is not on the new lane
+  }
   open_path(self, i);
   // The hand-over: first on the new lane, behind everything queued on the
   // leader's; acknowledged by both like a flush nobody waits for.

@@ -18,7 +18,9 @@
 /// leader). Repeats while a take-back of the same copy runs are ignored.
 ///
 /// **Order and loss.** The hand-over is one point in the buffer's stream:
-/// in one handler it adds a lane for the copy, queues a hand-over
+/// in one handler it adds a lane for the copy (the lane of the partition
+/// that was retired when the copy's node went away, if there is one: a
+/// node that goes and comes back again adds no lanes), queues a hand-over
 /// (`is_handover`, with `token`) first on the new lane and behind
 /// everything queued on the leader's lane, and from then on queues each
 /// record of the partition on the new lane too. The leader forwards what

@@ -77,8 +77,10 @@ public:
   }
 
   /// Adds a lane to group `g` (a copy of a partition that came back) and
-  /// returns its index. It carries only what is pushed from now on: its
-  /// group counts a record written once the lanes that got it shipped it.
+  /// returns its index: a retired lane of `g` if there is one (so a copy
+  /// that goes and comes back again and again adds no lanes), else a new
+  /// one. It carries only what is pushed from now on: its group counts a
+  /// record written once the lanes that got it shipped it.
   size_t add_lane(size_t g) {
     if (members_.empty()) {
       members_.resize(group_of_.size());
@@ -92,6 +94,14 @@ public:
       if (!retired_[j])
         pushed = std::max(pushed, lane_records_[j] + queues_[j].size()
                                     - barriers_[j]);
+    for (auto j : members_[g])
+      if (retired_[j]) {
+        // `retire` dropped its queue, barriers and path already.
+        retired_[j] = false;
+        lane_records_[j] = pushed;
+        shipped_[j] = nullptr;
+        return j;
+      }
     auto i = queues_.size();
     group_of_.push_back(g);
     members_[g].push_back(i);
