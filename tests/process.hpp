@@ -137,6 +137,24 @@ public:
     return true;
   }
 
+  /// Reads the child's output until its stderr contains `text` `times`
+  /// times; false if it did not within `timeout`.
+  bool wait_for_err(const std::string& text, size_t times,
+                    clock::duration timeout) {
+    auto count = [&] {
+      size_t n = 0;
+      for (auto i = err_buf_.find(text); i != std::string::npos;
+           i = err_buf_.find(text, i + text.size()))
+        ++n;
+      return n;
+    };
+    auto deadline = clock::now() + timeout;
+    while (count() < times)
+      if (clock::now() >= deadline || (!pump(deadline) && !running()))
+        return count() >= times;
+    return true;
+  }
+
   /// Waits until the child exits and returns its exit status (128 + signal
   /// if it was killed), or nothing if it still runs after `timeout`. Reads
   /// its output meanwhile.

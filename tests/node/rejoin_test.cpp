@@ -32,12 +32,12 @@ void wait_for_line(process& p, int line) {
   REQUIRE_MESSAGE(p.wait_for_err(marker, 30s), p.err());
 }
 
-/// Ends the input of both producers and checks that each exits 0 having
+/// Ends the input of the producers and checks that each exits 0 having
 /// lost no record.
-void finish(process& old, process& fresh) {
-  old.close_stdin();
-  fresh.close_stdin();
-  for (auto* p : {&old, &fresh}) {
+void finish(std::initializer_list<process*> producers) {
+  for (auto* p : producers)
+    p->close_stdin();
+  for (auto* p : producers) {
     auto status = p->wait_for_exit(120s);
     REQUIRE_MESSAGE(status, "a producer hangs: " << p->err());
     REQUIRE_MESSAGE(*status == 0, p->err());
@@ -45,6 +45,10 @@ void finish(process& old, process& fresh) {
     MESSAGE(done.dump());
     CHECK_EQ(done["lost"], 0);
   }
+}
+
+void finish(process& old, process& fresh) {
+  finish({&old, &fresh});
 }
 
 } // namespace
@@ -178,5 +182,67 @@ TEST_CASE("a producer that ran across a rejoin streams to the rejoined node "
   supercache::instance inst{r.sys};
   read_back(inst, c.list(), 2 * keys,
             [&](int k) { return k < keys ? 4 : 7; });
+  REQUIRE_EQ(inst.stop(), caf::none);
+}
+
+TEST_CASE("a cache node killed and restarted twice while a producer keeps "
+          "writing is taken back by that producer each time, and every copy "
+          "ends with every key's last write") {
+  signal(SIGPIPE, SIG_IGN);
+  constexpr int keys = 2'000;
+  three_nodes c;
+  supercache::cluster_map map{3, partitions, 2};
+  process old{producer_args(c.list()), true};
+  REQUIRE(old.write(writes(0, keys, 1)));
+  int lines = keys + 1;
+  wait_for_line(old, lines);
+  std::unique_ptr<process> node1;
+  std::vector<std::unique_ptr<process>> fresh;
+  for (size_t round = 1; round <= 2; ++round) {
+    CAPTURE(round);
+    auto& victim = node1 ? *node1 : *c.nodes[1];
+    victim.kill(SIGKILL);
+    REQUIRE(victim.wait_for_exit(30s));
+    for (auto buffer : {"buffer 1: the cache node at 127.0.0.1:",
+                        "buffer 2: the cache node at 127.0.0.1:"})
+      REQUIRE_MESSAGE(old.wait_for_err(buffer + c.ports[1] + " went away",
+                                       round, 30s),
+                      old.err());
+    node1 = std::make_unique<process>(c.restart_args(1));
+    REQUIRE_EQ(listening_port(*node1), c.ports[1]);
+    // A producer that connects has the node copy its partitions; `old`
+    // then takes back each of them on the lane it retired.
+    fresh.push_back(std::make_unique<process>(producer_args(c.list()), true));
+    REQUIRE(fresh.back()->write(writes(keys, keys, 6 + round)));
+    wait_for_line(*fresh.back(), keys + 1);
+    for (auto buffer : {1, 2})
+      for (auto p : map.partitions_of(1)) {
+        auto line = "buffer " + std::to_string(buffer)
+                    + ": streams cache partition " + std::to_string(p + 1)
+                    + " to the cache node at 127.0.0.1:" + c.ports[1]
+                    + " again";
+        REQUIRE_MESSAGE(old.wait_for_err(line, round, 30s), old.err());
+      }
+    REQUIRE(old.write(writes(0, keys, 1 + round)));
+    lines += keys + 1;
+    wait_for_line(old, lines);
+  }
+  finish({&old, fresh[0].get(), fresh[1].get()});
+  CHECK_EQ(check_copies_agree(c, {true, true, true}), 2u * keys);
+  // The restarted node holds its share, each key with its last write.
+  auto values = values_on(c.ports[1], 2 * keys);
+  int held = 0;
+  int wrong = 0;
+  for (int k = 0; k < 2 * keys; ++k)
+    if (!values[k].is_null()) {
+      ++held;
+      wrong += values[k] != (k < keys ? 3 : 8) ? 1 : 0;
+    }
+  CHECK_EQ(wrong, 0);
+  CHECK_GT(held, keys); // 4 of 6 partitions: about 2/3
+  reader r;
+  supercache::instance inst{r.sys};
+  read_back(inst, c.list(), 2 * keys,
+            [&](int k) { return k < keys ? 3 : 8; });
   REQUIRE_EQ(inst.stop(), caf::none);
 }
