@@ -32,6 +32,20 @@ void wait_for_line(process& p, int line) {
   REQUIRE_MESSAGE(p.wait_for_err(marker, 30s), p.err());
 }
 
+/// Waits until both buffers of producer `p` took back every partition of
+/// node 2 (index 1) of `c` for the `times`th time.
+void wait_for_take_back(process& p, const three_nodes& c, size_t times) {
+  supercache::cluster_map map{3, partitions, 2};
+  for (auto buffer : {1, 2})
+    for (auto part : map.partitions_of(1)) {
+      auto line = "buffer " + std::to_string(buffer)
+                  + ": streams cache partition " + std::to_string(part + 1)
+                  + " to the cache node at 127.0.0.1:" + c.ports[1]
+                  + " again";
+      REQUIRE_MESSAGE(p.wait_for_err(line, times, 30s), p.err());
+    }
+}
+
 /// Ends the input of the producers and checks that each exits 0 having
 /// lost no record.
 void finish(std::initializer_list<process*> producers) {
@@ -157,15 +171,7 @@ TEST_CASE("a producer that ran across a rejoin streams to the rejoined node "
   REQUIRE(fresh.write(writes(keys, keys, 7)));
   wait_for_line(fresh, keys + 1);
   // Each buffer of `old` takes back each partition of the restarted node.
-  supercache::cluster_map map{3, partitions, 2};
-  for (auto buffer : {1, 2})
-    for (auto p : map.partitions_of(1)) {
-      auto line = "buffer " + std::to_string(buffer)
-                  + ": streams cache partition " + std::to_string(p + 1)
-                  + " to the cache node at 127.0.0.1:" + c.ports[1]
-                  + " again";
-      REQUIRE_MESSAGE(old.wait_for_err(line, 30s), old.err());
-    }
+  wait_for_take_back(old, c, 1);
   REQUIRE(old.write(writes(0, keys, 3)));
   wait_for_line(old, 2 * keys + 2);
   // Node 1 leads some of the restarted node's partitions: without the
@@ -191,7 +197,6 @@ TEST_CASE("a cache node killed and restarted twice while a producer keeps "
   signal(SIGPIPE, SIG_IGN);
   constexpr int keys = 2'000;
   three_nodes c;
-  supercache::cluster_map map{3, partitions, 2};
   process old{producer_args(c.list()), true};
   REQUIRE(old.write(writes(0, keys, 1)));
   int lines = keys + 1;
@@ -215,14 +220,7 @@ TEST_CASE("a cache node killed and restarted twice while a producer keeps "
     fresh.push_back(std::make_unique<process>(producer_args(c.list()), true));
     REQUIRE(fresh.back()->write(writes(keys, keys, 6 + round)));
     wait_for_line(*fresh.back(), keys + 1);
-    for (auto buffer : {1, 2})
-      for (auto p : map.partitions_of(1)) {
-        auto line = "buffer " + std::to_string(buffer)
-                    + ": streams cache partition " + std::to_string(p + 1)
-                    + " to the cache node at 127.0.0.1:" + c.ports[1]
-                    + " again";
-        REQUIRE_MESSAGE(old.wait_for_err(line, round, 30s), old.err());
-      }
+    wait_for_take_back(old, c, round);
     REQUIRE(old.write(writes(0, keys, 1 + round)));
     lines += keys + 1;
     wait_for_line(old, lines);
