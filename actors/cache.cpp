@@ -97,6 +97,47 @@ caf::node_id sender_node(cache_actor_ptr self) {
   return x ? x->node() : caf::node_id{};
 }
 
+/// Returns `invalid_option`, counted as refused, if the current message,
+/// `what` (a synchronous write, with its article), comes from a node that
+/// may not write here (core/placed_peers.hpp); none otherwise.
+caf::error check_writer(cache_actor_ptr self, const char* what) {
+  auto& placed = self->guards().placed;
+  if (!placed.closed() || self->sender_is_local()
+      || placed.admits(sender_node(self)))
+    return caf::none;
+  self->guards().refused.fetch_add(1, std::memory_order_relaxed);
+  auto partition = "cache partition " + std::to_string(self->state.index + 1);
+  log_refused(std::string{what} + " to " + partition
+              + " from a node that never stated its place was refused");
+  return make_error(errc::invalid_option,
+                    std::string{what} + " to " + partition
+                      + " was refused: this cache node is configured with "
+                        "its place in a cluster (its supercache.remote) and "
+                        "takes writes only from producers that stated that "
+                        "place at connect, which the sender's node did not: "
+                        "connect with the cluster's remote list, partitions "
+                        "and replicas");
+}
+
+/// Blanks every record of `batch` if its node `from` may not write here
+/// (core/placed_peers.hpp), and returns how many it blanked; barriers stay.
+size_t check_placed(cache_actor_ptr self, std::vector<entry>& batch,
+                    const caf::node_id& from) {
+  if (self->guards().placed.admits(from))
+    return 0;
+  size_t blanked = 0;
+  for (auto& x : batch)
+    if (!is_barrier(x) && !x.value.empty()) {
+      x.value = packed{};
+      ++blanked;
+    }
+  if (blanked > 0)
+    log_refused(std::to_string(blanked) + " records to cache partition "
+                + std::to_string(self->state.index + 1)
+                + " from a node that never stated its place were refused");
+  return blanked;
+}
+
 /// Write-order entries one `reclaim_atom` pops under one write lock.
 constexpr size_t reclaim_chunk = 4096;
 
@@ -106,9 +147,13 @@ void apply_stream_batch(cache_actor_ptr self, const cache_state::source& from,
                         std::vector<entry>& batch) {
   auto& st = self->state;
   auto& upstream = from.upstream;
+  auto unplaced = from.remote ? check_placed(self, batch, from.slot.first) : 0;
   auto n = check_batch(batch, st.index);
   if (from.remote)
     n += check_owner(batch, st.index, st.partitions, st.data->layout());
+  if (unplaced > 0)
+    self->guards().refused_records.fetch_add(unplaced,
+                                             std::memory_order_relaxed);
   if (n > 0) {
     self->guards().refused_records.fetch_add(n, std::memory_order_relaxed);
     log_refused(std::to_string(n) + " records for another partition "
@@ -225,6 +270,8 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
         });
     },
     [=](caf::put_atom, const record& x) -> caf::result<caf::ok_atom> {
+      if (auto err = check_writer(self, "a put"))
+        return err;
       auto& tbl = *self->state.data;
       if (auto err = validate(x, tbl.layout()))
         return err;
@@ -246,6 +293,8 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
     },
     [=](caf::put_atom,
         const std::vector<record>& xs) -> caf::result<caf::ok_atom> {
+      if (auto err = check_writer(self, "a put_batch"))
+        return err;
       auto& st = self->state;
       if (auto err = put_all(*st.data, xs, st.index, st.partitions))
         return err;
@@ -276,6 +325,8 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
       return tbl.match(*compiled, max_reply_bytes, "a get reply");
     },
     [=](erase_atom, const record& pattern) -> caf::expected<uint64_t> {
+      if (auto err = check_writer(self, "an erase"))
+        return err;
       auto& tbl = *self->state.data;
       if (auto err = validate(pattern, tbl.layout()))
         return err;
@@ -294,7 +345,9 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
         return std::move(compiled.error());
       return tbl.match(*compiled, max_reply_bytes, "a match reply");
     },
-    [=](clear_atom) {
+    [=](clear_atom) -> caf::expected<uint64_t> {
+      if (auto err = check_writer(self, "a clear"))
+        return err;
       if (!self->state.followers.empty())
         forward_clear(self, sender_node(self));
       return static_cast<uint64_t>(self->state.data->clear());
@@ -309,6 +362,7 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
       return follow(self, direct);
     },
     [=](copy_atom, std::vector<entry>& batch) { apply_copy(self, batch); },
+    [=](vouch_atom, const caf::node_id& producer) { vouch(self, producer); },
     [=](follow_atom, const caf::node_id& node, uint32_t buffer_index,
         uint64_t barrier) { handed_over(self, node, buffer_index, barrier); },
     [=](reclaim_atom) {

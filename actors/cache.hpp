@@ -13,6 +13,11 @@
 ///   the `partitions` partitions, or whose header's key slice is not their
 ///   key element (`check_owner`: read off the bytes of a canonical record,
 ///   decoded otherwise; local buffers' records are not checked). The rest of their batch is stored.
+///   On a node configured with its place in a cluster, every record of a
+///   stream from a node that may not write here (it never stated that
+///   place, and no leader vouched for it: core/placed_peers.hpp) is
+///   refused the same way, counted in `refused_records`; its barriers are
+///   still answered.
 ///   Opens one stream sink per buffer; every batch is applied in arrival
 ///   order under one write lock. For a buffer of this node, the records
 ///   processed are counted in the ledger of that stream (`counter_board`:
@@ -49,6 +54,10 @@
 ///   decode all of it into memory at once.
 /// - `(clear_atom)`, from `instance::clear` of a producer node or any
 ///   actor: removes every record; replies how many (`uint64_t`).
+/// - On a node configured with its place, each synchronous write (`put`,
+///   the batch `put`, `erase`, `clear`) from a node that may not write here
+///   is refused with `errc::invalid_option` and counted in `refused`, before
+///   anything else is checked.
 /// - Lazy erases arrive as `entry`s with `erase` set in the streams and are
 ///   applied in stream order with the records around them.
 /// - `(size_atom)`, from any actor: replies the number of records (`uint64_t`).
@@ -58,6 +67,8 @@
 ///   partition of a node that restarted empty in a cluster copies a live
 ///   copy on another node and follows it (actors/cache_follow.hpp); a
 ///   leader forwards what it applies to its followers.
+/// - `(vouch_atom, node_id)`: from the leader only: lets a producer's node
+///   that takes this follower back write here (actors/cache_follow.hpp).
 /// - `(reclaim_atom)`, from itself only (others' are ignored): with a `ttl`,
 ///   a timer every `table::reclaim_period()` (ttl/8, 1 ms..1 s) that removes
 ///   expired records, at most 4096 write-order entries per message; if more

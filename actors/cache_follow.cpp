@@ -103,9 +103,13 @@ void tell(cache_actor_type* self, const cache_state::source& src,
           const cache_state::follower& f) {
   if (src.remote && src.slot.first != f.hdl.node()
       && std::find(f.direct.begin(), f.direct.end(), src.slot.first)
-           == f.direct.end())
+           == f.direct.end()) {
+    // First: the follower's node may take writes only from producers it
+    // knows (core/placed_peers.hpp), and this one never connected to it.
+    self->send(f.hdl, vouch_atom::value, src.slot.first);
     self->send(src.upstream, follow_atom::value, self->state.index,
                f.hdl.node(), f.token);
+  }
 }
 
 } // namespace
@@ -194,6 +198,18 @@ void handed_over(cache_actor_type* self, const caf::node_id& node,
   if (st.handed.size() >= max_handed)
     st.handed.erase(st.handed.begin());
   st.handed.emplace_back(slot, barrier);
+}
+
+void vouch(cache_actor_type* self, const caf::node_id& producer) {
+  auto& st = self->state;
+  if (!st.leader || self->current_sender() != st.leader.address()) {
+    self->guards().refused.fetch_add(1, std::memory_order_relaxed);
+    log_refused("a producer vouched for to cache partition "
+                + std::to_string(st.index + 1)
+                + " by an actor that is not its leader was refused");
+    return;
+  }
+  self->guards().placed.let_in(producer);
 }
 
 void leader_gone(cache_actor_type* self) {

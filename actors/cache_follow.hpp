@@ -30,12 +30,19 @@
 /// - `(follow_atom, node_id, uint32_t buffer, uint64_t barrier)`: from the
 ///   leader only (others are counted as refused): the buffer `buffer` of
 ///   that node handed over at `barrier` (see **Taking back**).
+/// - `(vouch_atom, node_id producer)`: from the leader only (others are
+///   counted as refused): `producer` takes this follower back, and may
+///   write to this node although it never stated this node's place to it
+///   (a node configured with its place takes writes only from nodes that
+///   did, or that a leader vouched for: core/placed_peers.hpp).
 ///
 /// **Taking back.** A leader tells each buffer on another node that streams
 /// to it, is not in a follower's `direct` list and is not on the
 /// follower's node, `(follow_atom, partition, follower's node, token)`:
 /// when the follower registers, and when such a buffer opens a stream
-/// later. The buffer links to the follower's node and hands over
+/// later. Just before, it sends the follower `(vouch_atom, buffer's node)`,
+/// so the follower takes that stream: it holds the stream until the
+/// leader's word on the hand-over, which comes behind the vouch. The buffer links to the follower's node and hands over
 /// (actors/buffer_takeback.hpp): a hand-over entry (`is_handover`, the
 /// token in `enqueued_ns`) on its stream here, and first on its new stream
 /// to the follower. The leader forwards that stream's records before the
@@ -104,6 +111,10 @@ void forward_clear(cache_actor_type* self, const caf::node_id& from);
 /// Tells the buffer of `src`, if on another node and not streaming to a
 /// follower itself, to take each follower back (see above).
 void tell_followers(cache_actor_type* self, const cache_state::source& src);
+
+/// Handles `(vouch_atom, producer)`: from the leader only (others are
+/// counted as refused), lets node `producer` write here.
+void vouch(cache_actor_type* self, const caf::node_id& producer);
 
 /// Applies a batch of stream `stream`, or holds it: a stream that began
 /// with a hand-over waits for its leader's word.

@@ -188,6 +188,10 @@ caf::behavior front_actor(guarded_actor* self, front_hooks hooks) {
                             + ": give every producer the same remote list, "
                               "partitions and replicas (or restart the "
                               "node)");
+      // A node configured with its place takes writes only from producers
+      // that stated it (core/placed_peers.hpp).
+      if (configured(hooks))
+        self->guards().placed.let_in(sender_node(self));
       // A partition that copied a leader (rejoin) has it forward nothing
       // of this producer, which streams here itself from now on.
       auto reply = self->make_response_promise();

@@ -25,7 +25,9 @@
 ///   with `errc::invalid_option` naming both, so producers that disagree
 ///   about the map cannot both write to this node. A node configured with
 ///   its place (`hooks.place`: `options::remote` on the publishing
-///   instance) refuses any other description, the first one too.
+///   instance) refuses any other description, the first one too, and lets
+///   the sender's node write (its partitions take writes only from nodes
+///   let in: core/placed_peers.hpp).
 ///   Before answering, each partition that copied a leader (rejoin) has
 ///   its leader forward nothing more of the producer's node, which streams
 ///   here itself from then on (answered once every leader did).

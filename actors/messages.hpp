@@ -31,6 +31,7 @@
 /// | `(copy_atom, std::vector<entry>)`    | cache  | its leader partition | none                  |
 /// | `(follow_atom, uint32_t partition, node_id, uint64_t token)` | buffer | a remote lane of `partition` (a leader) | none |
 /// | `(follow_atom, node_id, uint32_t buffer, uint64_t barrier)` | cache | its leader partition | none |
+/// | `(vouch_atom, node_id producer)`     | cache  | its leader partition | none                  |
 ///
 /// `stop_atom`, `entry`, `reopen_atom` and `watch_atom`/`retry_atom` are
 /// local only: refused from another node (actors/remote_guard.hpp), as are
@@ -102,6 +103,10 @@ using follow_atom = caf::atom_constant<caf::atom("sc_follow")>;
 
 /// Records a leader partition copies or forwards to its follower.
 using copy_atom = caf::atom_constant<caf::atom("sc_copy")>;
+
+/// A leader partition tells its follower that a producer's node takes the
+/// follower back, so it may write there (core/placed_peers.hpp).
+using vouch_atom = caf::atom_constant<caf::atom("sc_vouch")>;
 
 // -- stream element -----------------------------------------------------------
 

@@ -51,6 +51,7 @@
 #include <caf/node_id.hpp>
 
 #include "actors/messages.hpp"
+#include "core/placed_peers.hpp"
 
 namespace supercache {
 
@@ -62,13 +63,18 @@ struct guard_counters {
   /// Messages no handler of the receiver matched.
   std::atomic<uint64_t> unexpected{0};
 
-  /// Local-only messages and exits from another node, and stream handshakes
-  /// with an index out of range.
+  /// Local-only messages and exits from another node, stream handshakes
+  /// with an index out of range, and writes (`put`, `erase`, `clear`) from
+  /// a node that may not write here (`placed`).
   std::atomic<uint64_t> refused{0};
 
   /// Records in a stream from another node whose partition index is not the
-  /// receiving partition's.
+  /// receiving partition's, or whose node may not write here (`placed`).
   std::atomic<uint64_t> refused_records{0};
+
+  /// The nodes that may write to the partitions: all, unless this node was
+  /// configured with its place in a cluster (core/placed_peers.hpp).
+  placed_peers placed;
 };
 
 /// Shared counters of one instance's guarded actors.

@@ -11,9 +11,12 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
+#include "core/packed.hpp"
 #include "tests/fixture.hpp"
 #include "tests/loopback.hpp"
+#include "tests/streamer.hpp"
 
 using namespace supercache;
 
@@ -60,6 +63,55 @@ struct cluster_node {
     return x;
   }
 };
+
+/// Sends `dst` a request of `xs...` from `self` and returns the error it
+/// answers, or none if it answers a `Reply`.
+template <class Reply, class... Ts>
+caf::error ask(caf::scoped_actor& self, const caf::actor& dst, Ts&&... xs) {
+  caf::error result;
+  self->request(dst, std::chrono::seconds(30), std::forward<Ts>(xs)...)
+    .receive([](Reply) {}, [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+/// The records `[i, "v"]` from `i = first` on that partition 1 of 2 owns,
+/// `n` of them, as a buffer streams them.
+std::vector<entry> first_partition_records(int first, size_t n) {
+  std::vector<entry> result;
+  for (int i = first; result.size() < n; ++i) {
+    auto x = record::array({i, "v"});
+    auto [value, hash] = packed::pack(x, record_layout{});
+    if (partition_index(hash, 2) == 0)
+      result.push_back(entry{0, 0, std::move(value), 0, false});
+  }
+  return result;
+}
+
+/// Returns the partitions the front of the cache node at `port` names, as
+/// the peer `sys` sees them.
+std::vector<caf::actor> partitions_at(caf::actor_system& sys, uint16_t port) {
+  auto front = sys.middleman().remote_actor("127.0.0.1", port);
+  REQUIRE(front);
+  std::vector<caf::actor> result;
+  caf::scoped_actor self{sys};
+  self->request(*front, std::chrono::seconds(30), caf::get_atom::value)
+    .receive([&](std::vector<caf::actor>& xs, record&) { result = xs; },
+             [&](caf::error& err) { FAIL(render(err)); });
+  return result;
+}
+
+/// Streams `xs` to `dst` from a new actor of `sys` and waits until it is
+/// done.
+void stream_all(caf::actor_system& sys, const caf::actor& dst,
+                std::vector<entry> xs) {
+  caf::scoped_actor self{sys};
+  self->monitor(
+    sys.spawn(testing::streamer, dst, uint32_t{0}, std::move(xs)));
+  bool done = false;
+  self->receive([&](caf::down_msg&) { done = true; },
+                caf::after(std::chrono::seconds(60)) >> [] {});
+  REQUIRE(done);
+}
 
 } // namespace
 
@@ -193,5 +245,89 @@ TEST_CASE("an instance that lists one node of a configured cluster reads "
   REQUIRE(n);
   CHECK_EQ(*n, 10u);
   CHECK_EQ(producer.stop(), caf::none);
+  CHECK_EQ(node.stop(), caf::none);
+}
+
+TEST_CASE("a cache node configured with its cluster refuses, and counts, "
+          "every write and streamed record from a peer that never stated its "
+          "place, and a vouch that is not its leader's; once the peer "
+          "stated the place its writes are stored") {
+  cluster_node fix;
+  auto& [port, silent, list] = fix.where;
+  auto& node = fix.node;
+  REQUIRE_EQ(node.start(fix.opts), caf::none);
+  REQUIRE(node.publish(port, "127.0.0.1"));
+  // A peer of our own making: CAF's network layer, no `connect`.
+  testing::net_config cfg;
+  caf::actor_system sys{cfg};
+  auto parts = partitions_at(sys, port);
+  REQUIRE_EQ(parts.size(), 2u);
+  caf::scoped_actor self{sys};
+  auto& first = parts[0];
+  auto owned = first_partition_records(0, 101);
+  auto x = owned.front().value.unpack();
+  auto refused = [&](caf::error err, const std::string& what) {
+    REQUIRE(err);
+    CHECK_EQ(err.code(), static_cast<uint8_t>(errc::invalid_option));
+    auto text = render(err);
+    CHECK_NE(text.find(what + " to cache partition 1 was refused: "
+                       "this cache node is configured with its place in a "
+                       "cluster"),
+             std::string::npos);
+    CHECK_NE(text.find("which the sender's node did not"), std::string::npos);
+  };
+  refused(ask<caf::ok_atom>(self, first, caf::put_atom::value, x), "a put");
+  refused(ask<caf::ok_atom>(self, first, caf::put_atom::value,
+                            std::vector<record>{x}),
+          "a put_batch");
+  refused(ask<uint64_t>(self, first, erase_atom::value, x), "an erase");
+  refused(ask<uint64_t>(self, first, clear_atom::value), "a clear");
+  // Only the partition's leader vouches for a producer.
+  self->send(first, vouch_atom::value, sys.node());
+  refused(ask<caf::ok_atom>(self, first, caf::put_atom::value, x), "a put");
+  stream_all(sys, first, {owned.begin() + 1, owned.end()});
+  auto stats = node.stats();
+  REQUIRE(stats);
+  CHECK_EQ((*stats)["refused"], 6);
+  CHECK_EQ((*stats)["refused_records"], 100);
+  auto n = node.size();
+  REQUIRE(n);
+  CHECK_EQ(*n, 0u);
+  // The peer states the place a producer given the list states.
+  auto front = sys.middleman().remote_actor("127.0.0.1", port);
+  REQUIRE(front);
+  CHECK_EQ(ask<caf::ok_atom>(self, *front, cluster_atom::value,
+                             "node 1 of " + list + " partitions=2 replicas=2"),
+           caf::none);
+  CHECK_EQ(ask<caf::ok_atom>(self, first, caf::put_atom::value, x), caf::none);
+  stream_all(sys, first, {owned.begin() + 1, owned.end()});
+  n = node.size();
+  REQUIRE(n);
+  CHECK_EQ(*n, 101u);
+  stats = node.stats();
+  REQUIRE(stats);
+  CHECK_EQ((*stats)["refused"], 6);
+  CHECK_EQ((*stats)["refused_records"], 100);
+  CHECK_EQ(ask<uint64_t>(self, first, erase_atom::value, x), caf::none);
+  n = node.size();
+  REQUIRE(n);
+  CHECK_EQ(*n, 100u);
+  CHECK_EQ(node.stop(), caf::none);
+  // Started without the list, a node takes writes from any peer.
+  fix.opts.remote.clear();
+  REQUIRE_EQ(node.start(fix.opts), caf::none);
+  auto open_port = node.publish(0, "127.0.0.1");
+  REQUIRE(open_port);
+  testing::net_config cfg2;
+  caf::actor_system sys2{cfg2};
+  parts = partitions_at(sys2, *open_port);
+  REQUIRE_EQ(parts.size(), 2u);
+  caf::scoped_actor other{sys2};
+  CHECK_EQ(ask<caf::ok_atom>(other, parts[0], caf::put_atom::value, x),
+           caf::none);
+  stream_all(sys2, parts[0], {owned.begin() + 1, owned.end()});
+  n = node.size();
+  REQUIRE(n);
+  CHECK_EQ(*n, 101u);
   CHECK_EQ(node.stop(), caf::none);
 }

@@ -36,11 +36,19 @@ struct three_nodes {
     }
   }
 
-  /// Returns the arguments that restart node `k`, empty, on its port.
-  std::vector<std::string> restart_args(int k) const {
-    return node_args({"--supercache.role=\"cache\"",
-                      "--supercache.partitions=" + std::to_string(partitions),
-                      "--supercache.port=" + ports[k]});
+  /// Returns the arguments that restart node `k`, empty, on its port; with
+  /// `configured`, given the cluster's list (replicas = 2), so it knows its
+  /// place and takes writes only from producers that state it.
+  std::vector<std::string> restart_args(int k, bool configured = false) const {
+    std::vector<std::string> args{
+      "--supercache.role=\"cache\"",
+      "--supercache.partitions=" + std::to_string(partitions),
+      "--supercache.port=" + ports[k]};
+    if (configured) {
+      args.push_back("--supercache.remote=" + in_quotes(list()));
+      args.push_back("--supercache.replicas=2");
+    }
+    return node_args(args);
   }
 
   /// Returns the `remote` list of nodes `ks` (all by default).

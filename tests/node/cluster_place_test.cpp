@@ -24,10 +24,7 @@ TEST_CASE("cache nodes started with the cluster's list refuse the first "
   for (int k = 0; k < 3; ++k) {
     c.nodes[k]->kill(SIGTERM);
     REQUIRE_EQ(c.nodes[k]->wait_for_exit(30s), 0);
-    auto args = c.restart_args(k);
-    args.push_back("--supercache.remote=" + in_quotes(list));
-    args.push_back("--supercache.replicas=2");
-    c.nodes[k] = std::make_unique<process>(args);
+    c.nodes[k] = std::make_unique<process>(c.restart_args(k, true));
     REQUIRE_EQ(listening_port(*c.nodes[k]), c.ports[k]);
   }
   auto other = c.list({1, 0, 2});

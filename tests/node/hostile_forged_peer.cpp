@@ -18,7 +18,6 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
-#include <caf/attach_stream_source.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
@@ -27,8 +26,10 @@
 #include <supercache/supercache.hpp>
 
 #include "actors/messages.hpp"
+#include "tests/streamer.hpp"
 
 using namespace supercache;
+using supercache::testing::streamer;
 
 namespace {
 
@@ -62,24 +63,6 @@ std::vector<entry> misplaced(size_t partitions, int n, int first_key) {
     }
   }
   return result;
-}
-
-/// Streams `xs` to `dst` with `buffer_index` in the handshake, then quits.
-caf::behavior streamer(caf::event_based_actor* self, caf::actor dst,
-                       uint32_t buffer_index, std::vector<entry> xs) {
-  auto data = std::make_shared<std::vector<entry>>(std::move(xs));
-  caf::attach_stream_source(
-    self, dst, std::make_tuple(buffer_index),
-    [](size_t& pos) { pos = 0; },
-    [data](size_t& pos, caf::downstream<entry>& out, size_t hint) {
-      for (; hint > 0 && pos < data->size(); --hint)
-        out.push((*data)[pos++]);
-    },
-    [data](const size_t& pos) { return pos >= data->size(); },
-    [self](size_t&, const caf::error&) { self->quit(); });
-  // The partition reports the records it refused, (refused_atom, n): taken
-  // and not counted here (stdout is this program's result).
-  return {[](refused_atom, uint64_t) {}};
 }
 
 } // namespace
