@@ -199,6 +199,9 @@ struct buffer_settings {
   caf::timespan call_timeout{std::chrono::seconds(30)};
 };
 
+/// Lost nodes a buffer remembers having logged, at most.
+constexpr size_t max_lost_nodes = 64;
+
 /// State of a buffer actor.
 struct buffer_state {
   /// Downstream manager of the stage: one queue and path per partition.
@@ -231,7 +234,8 @@ struct buffer_state {
   /// The lanes of each partition (one each without replicas).
   std::vector<std::vector<size_t>> lanes_of;
 
-  /// The nodes whose loss was logged (once each).
+  /// The nodes whose loss was logged (once each), the last
+  /// `max_lost_nodes` of them.
   std::vector<caf::node_id> lost_nodes;
 
   /// Layout, bound, overflow policy and counters.

@@ -162,6 +162,11 @@ void retire_lane(buffer_actor_ptr self, size_t i, const caf::node_id& node,
   st.settings.counters->replicas_lost.fetch_add(1, std::memory_order_relaxed);
   if (std::find(st.lost_nodes.begin(), st.lost_nodes.end(), node)
       == st.lost_nodes.end()) {
+    // Its lanes retire one after another as their paths close: the last
+    // few nodes are enough to log each loss once, and a node that restarts
+    // again and again (a new id each time) adds nothing here for good.
+    if (st.lost_nodes.size() >= max_lost_nodes)
+      st.lost_nodes.erase(st.lost_nodes.begin());
     st.lost_nodes.push_back(node);
     std::fprintf(stderr,
                  "supercache: buffer %u: %s went away (%s); its partitions "

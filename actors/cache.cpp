@@ -245,12 +245,8 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
       auto& src = self->state.sources[stream];
       src = {slot, stream, upstream, ledger, remote, false};
       tell_followers(self, src); // a producer that streams here only
-      return caf::attach_stream_sink(
-        self, in, [](caf::unit_t&) {},
-        [=](caf::unit_t&, std::vector<entry>& batch) {
-          take_batch(self, stream, batch);
-        },
-        [=](caf::unit_t&, const caf::error& err) {
+      return attach_partition_sink(
+        self, in, stream, [=](const caf::error& err) {
           if (err)
             CAF_LOG_WARNING("stream from a buffer closed: " << err);
           // Without a behavior the partition is terminating (its state may
@@ -363,6 +359,8 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
     },
     [=](copy_atom, std::vector<entry>& batch) { apply_copy(self, batch); },
     [=](vouch_atom, const caf::node_id& producer) { vouch(self, producer); },
+    [=](copied_atom, uint64_t n) { copied(self, n); },
+    [=](dropped_atom) { dropped(self); },
     [=](follow_atom, const caf::node_id& node, uint32_t buffer_index,
         uint64_t barrier) { handed_over(self, node, buffer_index, barrier); },
     [=](reclaim_atom) {

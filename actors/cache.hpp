@@ -67,6 +67,8 @@
 ///   partition of a node that restarted empty in a cluster copies a live
 ///   copy on another node and follows it (actors/cache_follow.hpp); a
 ///   leader forwards what it applies to its followers.
+/// - `(copied_atom, uint64_t)` from a follower, `(dropped_atom)` from the
+///   leader: the credit of the forwards (actors/cache_follow.hpp).
 /// - `(vouch_atom, node_id)`: from the leader only: lets a producer's node
 ///   that takes this follower back write here (actors/cache_follow.hpp).
 /// - `(reclaim_atom)`, from itself only (others' are ignored): with a `ttl`,
@@ -106,7 +108,9 @@
 /// a flush through the replacement answers only once every record the dead
 /// buffer shipped to this partition is stored.
 ///
-/// **Capacity.** The table grows with the data, up to `max-records` if set
+/// **Capacity.** While a follower has too many forwarded records to
+/// acknowledge, the partition grants its streams no credit
+/// (actors/cache_follow.hpp). The table grows with the data, up to `max-records` if set
 /// (then the least recently written record is evicted). Its inbox is bounded by the
 /// buffers: a local buffer's records count against its `max-pending` until
 /// this partition has processed them (the partition advances the buffer's
@@ -116,6 +120,7 @@
 /// the buffers are gone, so no stream is open any more; the partition then
 /// terminates at once.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <map>
@@ -214,6 +219,12 @@ struct cache_state {
     std::vector<uint64_t> direct_streams;
     /// Names the follower in hand-overs (`entry::enqueued_ns`).
     uint64_t token = 0;
+    /// Records of the copy sent to it and not acknowledged yet.
+    uint64_t copy_unacked = 0;
+    /// Records forwarded to it after the copy and not acknowledged yet.
+    uint64_t unacked = 0;
+    /// When it last acknowledged records (`copied_atom`), or registered.
+    std::chrono::steady_clock::time_point last_ack;
   };
 
   /// The token of the next follower.

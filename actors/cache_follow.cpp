@@ -18,85 +18,6 @@ namespace supercache {
 
 namespace {
 
-/// Returns whether `x` is forwarded: a record or lazy erase that its
-/// partition could read.
-bool forwarded(const entry& x) {
-  return !is_barrier(x) && !is_refused(x);
-}
-
-/// Sends every record of this partition to `hdl` in chunks of `copy_chunk`.
-void send_copy(cache_actor_type* self, const caf::actor& hdl) {
-  auto& st = self->state;
-  std::vector<entry> chunk;
-  chunk.reserve(copy_chunk);
-  auto& layout = st.data->layout();
-  // Oldest first, each with its age: the follower stores it as written
-  // that long ago (`table::insert_copied`).
-  st.data->for_each_aged([&](const record& x, caf::timespan age) {
-    entry y;
-    y.partition = st.index;
-    y.value = packed::pack(x, layout).first;
-    y.enqueued_ns = age.count();
-    chunk.push_back(std::move(y));
-    if (chunk.size() == copy_chunk) {
-      self->send(hdl, copy_atom::value, std::move(chunk));
-      chunk = std::vector<entry>{};
-      chunk.reserve(copy_chunk);
-    }
-  });
-  if (!chunk.empty())
-    self->send(hdl, copy_atom::value, std::move(chunk));
-}
-
-} // namespace
-
-void forward(cache_actor_type* self, const caf::node_id& from,
-             uint64_t stream, const std::vector<entry>& batch) {
-  auto& st = self->state;
-  for (auto& f : st.followers) {
-    if (std::find(f.direct.begin(), f.direct.end(), from) != f.direct.end())
-      continue;
-    if (stream != 0
-        && std::find(f.direct_streams.begin(), f.direct_streams.end(), stream)
-             != f.direct_streams.end())
-      continue;
-    std::vector<entry> xs;
-    xs.reserve(batch.size());
-    const entry* handover = nullptr;
-    for (auto& x : batch) {
-      if (stream != 0 && is_handover(x)
-          && static_cast<uint64_t>(x.enqueued_ns) == f.token) {
-        handover = &x;
-        break; // the buffer streams the rest to the follower itself
-      }
-      if (forwarded(x)) {
-        xs.push_back(x);
-        if (stream != 0)
-          xs.back().enqueued_ns = 0; // a producer's clock: written just now
-      }
-    }
-    if (!xs.empty())
-      self->send(f.hdl, copy_atom::value, std::move(xs));
-    if (handover != nullptr) {
-      auto src = st.sources.find(stream);
-      if (src != st.sources.end())
-        self->send(f.hdl, follow_atom::value, src->second.slot.first,
-                   src->second.slot.second, handover->barrier);
-      f.direct_streams.push_back(stream);
-    }
-  }
-}
-
-void forward_clear(cache_actor_type* self, const caf::node_id& from) {
-  // Anonymous: the follower's answer (a count) would come back here as an
-  // unexpected message, logged and counted on both nodes.
-  for (auto& f : self->state.followers)
-    if (std::find(f.direct.begin(), f.direct.end(), from) == f.direct.end())
-      caf::anon_send(f.hdl, clear_atom::value);
-}
-
-namespace {
-
 /// Tells the buffer of `src` to take follower `f` back, unless the buffer
 /// is on this node or the follower's, or streams there already.
 void tell(cache_actor_type* self, const cache_state::source& src,
@@ -264,8 +185,12 @@ caf::result<caf::ok_atom> follow(cache_actor_type* self,
   // Other threads' writes to the table come through this actor from now on
   // (`table::follow`): they are in the copy or forwarded.
   st.data->follow();
-  send_copy(self, sender);
-  cache_state::follower f{sender, {direct}, {}, st.next_token++};
+  cache_state::follower f;
+  f.hdl = sender;
+  f.direct.push_back(direct);
+  f.token = st.next_token++;
+  f.copy_unacked = send_copy(self, sender);
+  f.last_ack = std::chrono::steady_clock::now();
   if (i != st.followers.end())
     st.followers.erase(i); // the node's partition restarted again
   st.followers.push_back(std::move(f));
@@ -313,6 +238,7 @@ void apply_copy(cache_actor_type* self, std::vector<entry>& batch) {
                 + " from an actor that is not its leader were refused");
     return;
   }
+  auto received = static_cast<uint64_t>(batch.size());
   auto n = check_batch(batch, st.index)
            + check_owner(batch, st.index, st.partitions, st.data->layout());
   for (auto& x : batch)
@@ -322,11 +248,14 @@ void apply_copy(cache_actor_type* self, std::vector<entry>& batch) {
     log_refused(std::to_string(n) + " copied records for cache partition "
                 + std::to_string(st.index + 1) + " were refused");
     batch.erase(std::remove_if(batch.begin(), batch.end(),
-                               [](const entry& x) { return !forwarded(x); }),
+                               [](const entry& x) { return !is_forwarded(x); }),
                 batch.end());
   }
   forward(self, st.leader.node(), 0, batch); // a chain of followers
   st.data->insert_copied(batch);
+  // Credit for the leader: it holds its streams back while too many
+  // records it forwarded here are not acknowledged (cache_forward.cpp).
+  self->send(st.leader, copied_atom::value, received);
 }
 
 } // namespace supercache

@@ -26,7 +26,12 @@
 ///   and replies once the leader answered (at once without a leader).
 /// - `(copy_atom, std::vector<entry>)`: from the leader only (others are
 ///   counted as refused): checked like a remote stream batch (partition,
-///   owner), then applied.
+///   owner), then applied and acknowledged, `(copied_atom, n)` to the
+///   leader (see **Capacity**).
+/// - `(copied_atom, uint64_t n)`: from a follower: it applied `n` more
+///   records of what this partition sent it; from any other actor ignored.
+/// - `(dropped_atom)`: from the leader only (others are counted as
+///   refused): the leader dropped this follower (see **Capacity**).
 /// - `(follow_atom, node_id, uint32_t buffer, uint64_t barrier)`: from the
 ///   leader only (others are counted as refused): the buffer `buffer` of
 ///   that node handed over at `barrier` (see **Taking back**).
@@ -62,20 +67,37 @@
 /// of its records is in the copy). `clear` is forwarded as `(clear_atom)`
 /// (a message, not a request: the follower's count is not answered).
 ///
-/// **Capacity.** Forwards are messages without credit: a follower that
-/// applies slower than its leader grows its inbox. The copy is built in
-/// memory at the leader (one decode and pack per record).
+/// **Capacity.** A follower acknowledges what it applied of the copy and
+/// the forwards, `(copied_atom, n)` to its leader after each `copy_atom`.
+/// While a follower has more than `max_unacked_forwards` forwarded records
+/// (the copy not counted) to acknowledge, the leader grants the buffers
+/// that stream to it no credit (CAF's `acquire_credit` of each sink): they
+/// hold their records, up to their `max-pending`, until the follower
+/// catches up. Synchronous writes have no credit: a follower that has more
+/// than `max_unacked_forwards_hard` to acknowledge is dropped at once. So
+/// is one past `max_unacked_forwards` that acknowledged nothing for
+/// `follower_stall_limit` (stuck, or a peer that never acknowledges),
+/// whereupon the streams go on. A dropped follower is told
+/// `(dropped_atom)` and logged on both nodes. The copy is built in memory
+/// at the leader (one decode and pack per record).
 ///
-/// **Stopping.** A follower whose leader goes away keeps what it has,
-/// applies the streams it held (what the leader had not forwarded of them
-/// may be missing: logged once) and answers later follow requests at once;
-/// a leader keeps sending to a follower that went away until a new follower
-/// of the same node replaces it (messages to a dead actor are dropped).
+/// **Stopping.** A follower whose leader goes away, or drops it, keeps
+/// what it has, applies the streams it held (what the leader had not
+/// forwarded of them may be missing: logged once) and answers later follow
+/// requests at once; a leader keeps sending to a follower that went away
+/// until a new follower of the same node replaces it, or until it has
+/// `max_unacked_forwards_hard` records to acknowledge or stalls past
+/// `follower_stall_limit` (messages to a dead actor are dropped).
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/make_sink_result.hpp>
+#include <caf/stream.hpp>
 #include <caf/node_id.hpp>
 #include <caf/result.hpp>
 
@@ -89,6 +111,28 @@ constexpr size_t copy_chunk = 4096;
 
 /// Followers one partition forwards to at most.
 constexpr size_t max_followers = 16;
+
+/// Records forwarded to one follower and not acknowledged yet past which its
+/// leader grants its streams no more credit.
+constexpr uint64_t max_unacked_forwards = 262'144;
+
+/// Records forwarded to one follower and not acknowledged yet past which it
+/// is dropped (synchronous writes have no credit to hold back).
+constexpr uint64_t max_unacked_forwards_hard = 4 * max_unacked_forwards;
+
+/// How long a follower past `max_unacked_forwards` may acknowledge nothing
+/// before it is dropped.
+constexpr std::chrono::seconds follower_stall_limit{5};
+
+/// Returns whether `x` is forwarded: a record or lazy erase that its
+/// partition could read.
+inline bool is_forwarded(const entry& x) {
+  return !is_barrier(x) && !is_refused(x);
+}
+
+/// Sends every record of this partition to `hdl` in chunks of `copy_chunk`
+/// (`copy_atom`) and returns how many.
+uint64_t send_copy(cache_actor_type* self, const caf::actor& hdl);
 
 /// Entries a follower holds of one stream waiting for its leader's word on
 /// a hand-over, at most: then it applies the stream without waiting.
@@ -107,6 +151,27 @@ void forward(cache_actor_type* self, const caf::node_id& from,
 /// Sends `(clear_atom)` to each follower that does not get the writes of
 /// node `from` straight, in order with the forwards.
 void forward_clear(cache_actor_type* self, const caf::node_id& from);
+
+/// Opens the sink of stream `stream` (the `next_stream` id it got) from a
+/// buffer: each batch goes to `take_batch`; the buffer gets no credit while
+/// `forwards_full`; `fin` runs when the stream closes.
+caf::make_sink_result<entry>
+attach_partition_sink(cache_actor_type* self, caf::stream<entry> in,
+                      uint64_t stream,
+                      std::function<void(const caf::error&)> fin);
+
+/// Handles a follower's `(copied_atom, n)`: it applied `n` more records of
+/// the copy and the forwards.
+void copied(cache_actor_type* self, uint64_t n);
+
+/// Returns whether a follower has more than `max_unacked_forwards` records
+/// forwarded and not acknowledged: the partition's streams get no credit
+/// then. Drops each such follower that acknowledged nothing for
+/// `follower_stall_limit` first.
+bool forwards_full(cache_actor_type* self);
+
+/// Handles the leader's `(dropped_atom)`: as if the leader went away.
+void dropped(cache_actor_type* self);
 
 /// Tells the buffer of `src`, if on another node and not streaming to a
 /// follower itself, to take each follower back (see above).

@@ -32,6 +32,8 @@
 /// | `(follow_atom, uint32_t partition, node_id, uint64_t token)` | buffer | a remote lane of `partition` (a leader) | none |
 /// | `(follow_atom, node_id, uint32_t buffer, uint64_t barrier)` | cache | its leader partition | none |
 /// | `(vouch_atom, node_id producer)`     | cache  | its leader partition | none                  |
+/// | `(copied_atom, uint64_t n)`          | cache  | its follower     | none                      |
+/// | `(dropped_atom)`                     | cache  | its leader partition | none                  |
 ///
 /// `stop_atom`, `entry`, `reopen_atom` and `watch_atom`/`retry_atom` are
 /// local only: refused from another node (actors/remote_guard.hpp), as are
@@ -103,6 +105,14 @@ using follow_atom = caf::atom_constant<caf::atom("sc_follow")>;
 
 /// Records a leader partition copies or forwards to its follower.
 using copy_atom = caf::atom_constant<caf::atom("sc_copy")>;
+
+/// A follower tells its leader how many copied or forwarded records it
+/// applied: the leader's credit for its forwards.
+using copied_atom = caf::atom_constant<caf::atom("sc_copied")>;
+
+/// A leader partition tells its follower that it dropped it (it fell
+/// behind): nothing more comes from the leader.
+using dropped_atom = caf::atom_constant<caf::atom("sc_dropped")>;
 
 /// A leader partition tells its follower that a producer's node takes the
 /// follower back, so it may write there (core/placed_peers.hpp).

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/io/middleman.hpp>
 
@@ -14,6 +15,7 @@
 #include <supercache/supercache.hpp>
 
 #include "tests/fixture.hpp"
+#include "tests/streamer.hpp"
 
 namespace supercache::testing {
 
@@ -53,5 +55,31 @@ struct loopback_pair {
   instance producer{producer_sys};
   uint16_t port = 0;
 };
+
+/// Returns the partitions the front of the cache node at `port` names, as
+/// the peer `sys` sees them.
+inline std::vector<caf::actor> partitions_at(caf::actor_system& sys,
+                                             uint16_t port) {
+  auto front = sys.middleman().remote_actor("127.0.0.1", port);
+  REQUIRE(front);
+  std::vector<caf::actor> result;
+  caf::scoped_actor self{sys};
+  self->request(*front, std::chrono::seconds(30), caf::get_atom::value)
+    .receive([&](std::vector<caf::actor>& xs, record&) { result = xs; },
+             [&](caf::error& err) { FAIL(render(err)); });
+  return result;
+}
+
+/// Streams `xs` to `dst` from a new actor of `sys` and waits until it is
+/// done.
+inline void stream_all(caf::actor_system& sys, const caf::actor& dst,
+                       std::vector<entry> xs) {
+  caf::scoped_actor self{sys};
+  self->monitor(sys.spawn(streamer, dst, uint32_t{0}, std::move(xs)));
+  bool done = false;
+  self->receive([&](caf::down_msg&) { done = true; },
+                caf::after(std::chrono::seconds(60)) >> [] {});
+  REQUIRE(done);
+}
 
 } // namespace supercache::testing

@@ -78,3 +78,19 @@ TEST_CASE_FIXTURE(follow_fixture,
   run();
   CHECK(receive_as<caf::ok_atom>().has_value());
 }
+
+TEST_CASE_FIXTURE(follow_fixture,
+                  "a drop or a vouch from an actor that is not the "
+                  "partition's leader is refused and counted, and an "
+                  "acknowledgment from one that is not its follower changes "
+                  "nothing") {
+  self->send(part, dropped_atom::value);
+  self->send(part, vouch_atom::value, sys.node());
+  self->send(part, copied_atom::value, uint64_t{5});
+  run();
+  CHECK_EQ(guards->refused.load(), 2u);
+  CHECK_EQ(guards->unexpected.load(), 0u);
+  self->send(part, copy_atom::value, batch(1)); // still no leader
+  run();
+  CHECK_EQ(tbl->size(), 0u);
+}

@@ -16,7 +16,6 @@
 #include "core/packed.hpp"
 #include "tests/fixture.hpp"
 #include "tests/loopback.hpp"
-#include "tests/streamer.hpp"
 
 using namespace supercache;
 
@@ -85,32 +84,6 @@ std::vector<entry> first_partition_records(int first, size_t n) {
       result.push_back(entry{0, 0, std::move(value), 0, false});
   }
   return result;
-}
-
-/// Returns the partitions the front of the cache node at `port` names, as
-/// the peer `sys` sees them.
-std::vector<caf::actor> partitions_at(caf::actor_system& sys, uint16_t port) {
-  auto front = sys.middleman().remote_actor("127.0.0.1", port);
-  REQUIRE(front);
-  std::vector<caf::actor> result;
-  caf::scoped_actor self{sys};
-  self->request(*front, std::chrono::seconds(30), caf::get_atom::value)
-    .receive([&](std::vector<caf::actor>& xs, record&) { result = xs; },
-             [&](caf::error& err) { FAIL(render(err)); });
-  return result;
-}
-
-/// Streams `xs` to `dst` from a new actor of `sys` and waits until it is
-/// done.
-void stream_all(caf::actor_system& sys, const caf::actor& dst,
-                std::vector<entry> xs) {
-  caf::scoped_actor self{sys};
-  self->monitor(
-    sys.spawn(testing::streamer, dst, uint32_t{0}, std::move(xs)));
-  bool done = false;
-  self->receive([&](caf::down_msg&) { done = true; },
-                caf::after(std::chrono::seconds(60)) >> [] {});
-  REQUIRE(done);
 }
 
 } // namespace
@@ -260,7 +233,7 @@ TEST_CASE("a cache node configured with its cluster refuses, and counts, "
   // A peer of our own making: CAF's network layer, no `connect`.
   testing::net_config cfg;
   caf::actor_system sys{cfg};
-  auto parts = partitions_at(sys, port);
+  auto parts = testing::partitions_at(sys, port);
   REQUIRE_EQ(parts.size(), 2u);
   caf::scoped_actor self{sys};
   auto& first = parts[0];
@@ -285,7 +258,7 @@ TEST_CASE("a cache node configured with its cluster refuses, and counts, "
   // Only the partition's leader vouches for a producer.
   self->send(first, vouch_atom::value, sys.node());
   refused(ask<caf::ok_atom>(self, first, caf::put_atom::value, x), "a put");
-  stream_all(sys, first, {owned.begin() + 1, owned.end()});
+  testing::stream_all(sys, first, {owned.begin() + 1, owned.end()});
   auto stats = node.stats();
   REQUIRE(stats);
   CHECK_EQ((*stats)["refused"], 6);
@@ -300,7 +273,7 @@ TEST_CASE("a cache node configured with its cluster refuses, and counts, "
                              "node 1 of " + list + " partitions=2 replicas=2"),
            caf::none);
   CHECK_EQ(ask<caf::ok_atom>(self, first, caf::put_atom::value, x), caf::none);
-  stream_all(sys, first, {owned.begin() + 1, owned.end()});
+  testing::stream_all(sys, first, {owned.begin() + 1, owned.end()});
   n = node.size();
   REQUIRE(n);
   CHECK_EQ(*n, 101u);
@@ -320,12 +293,12 @@ TEST_CASE("a cache node configured with its cluster refuses, and counts, "
   REQUIRE(open_port);
   testing::net_config cfg2;
   caf::actor_system sys2{cfg2};
-  parts = partitions_at(sys2, *open_port);
+  parts = testing::partitions_at(sys2, *open_port);
   REQUIRE_EQ(parts.size(), 2u);
   caf::scoped_actor other{sys2};
   CHECK_EQ(ask<caf::ok_atom>(other, parts[0], caf::put_atom::value, x),
            caf::none);
-  stream_all(sys2, parts[0], {owned.begin() + 1, owned.end()});
+  testing::stream_all(sys2, parts[0], {owned.begin() + 1, owned.end()});
   n = node.size();
   REQUIRE(n);
   CHECK_EQ(*n, 101u);
