@@ -204,6 +204,8 @@ caf::behavior cache_actor(cache_actor_ptr self, uint32_t index,
     auto& leader = self->state.leader;
     if (leader && msg.source == leader.address())
       leader_gone(self);
+    else
+      follower_gone(self, msg.source);
   });
   auto period = self->state.data->reclaim_period();
   if (period.count() > 0)

@@ -191,6 +191,7 @@ caf::result<caf::ok_atom> follow(cache_actor_type* self,
   f.token = st.next_token++;
   f.copy_unacked = send_copy(self, sender);
   f.last_ack = std::chrono::steady_clock::now();
+  self->monitor(sender); // its credit goes with it (follower_gone)
   if (i != st.followers.end())
     st.followers.erase(i); // the node's partition restarted again
   st.followers.push_back(std::move(f));

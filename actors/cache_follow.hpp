@@ -84,10 +84,8 @@
 /// **Stopping.** A follower whose leader goes away, or drops it, keeps
 /// what it has, applies the streams it held (what the leader had not
 /// forwarded of them may be missing: logged once) and answers later follow
-/// requests at once; a leader keeps sending to a follower that went away
-/// until a new follower of the same node replaces it, or until it has
-/// `max_unacked_forwards_hard` records to acknowledge or stalls past
-/// `follower_stall_limit` (messages to a dead actor are dropped).
+/// requests at once; a leader monitors its followers and forgets one that
+/// goes away (CAF reports the loss of its node as its death).
 
 #include <chrono>
 #include <cstddef>
@@ -169,6 +167,11 @@ void copied(cache_actor_type* self, uint64_t n);
 /// then. Drops each such follower that acknowledged nothing for
 /// `follower_stall_limit` first.
 bool forwards_full(cache_actor_type* self);
+
+/// Forgets follower `who`, which went away (its node too, maybe): nothing
+/// more is forwarded to it, and its records to acknowledge hold no stream
+/// back.
+void follower_gone(cache_actor_type* self, const caf::actor_addr& who);
 
 /// Handles the leader's `(dropped_atom)`: as if the leader went away.
 void dropped(cache_actor_type* self);

@@ -197,6 +197,13 @@ bool forwards_full(cache_actor_type* self) {
   return full;
 }
 
+void follower_gone(cache_actor_type* self, const caf::actor_addr& who) {
+  auto& xs = self->state.followers;
+  xs.erase(std::remove_if(xs.begin(), xs.end(),
+                          [&](auto& f) { return f.hdl.address() == who; }),
+           xs.end());
+}
+
 void dropped(cache_actor_type* self) {
   auto& st = self->state;
   if (!st.leader || self->current_sender() != st.leader.address()) {
