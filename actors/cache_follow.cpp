@@ -102,16 +102,22 @@ void take_batch(cache_actor_type* self, uint64_t stream,
 }
 
 
+bool from_leader(cache_actor_type* self, const char* what) {
+  auto& st = self->state;
+  if (st.leader && self->current_sender() == st.leader.address())
+    return true;
+  self->guards().refused.fetch_add(1, std::memory_order_relaxed);
+  log_refused(std::string{what} + " for cache partition "
+              + std::to_string(st.index + 1)
+              + " from an actor that is not its leader was refused");
+  return false;
+}
+
 void handed_over(cache_actor_type* self, const caf::node_id& node,
                  uint32_t buffer_index, uint64_t barrier) {
   auto& st = self->state;
-  if (!st.leader || self->current_sender() != st.leader.address()) {
-    self->guards().refused.fetch_add(1, std::memory_order_relaxed);
-    log_refused("a hand-over for cache partition "
-                + std::to_string(st.index + 1)
-                + " from an actor that is not its leader was refused");
+  if (!from_leader(self, "a hand-over"))
     return;
-  }
   auto slot = cache_state::buffer_slot{node, buffer_index};
   for (auto i = st.holding.begin(); i != st.holding.end(); ++i)
     if (i->second.from.slot == slot && i->second.barrier == barrier)
@@ -122,15 +128,8 @@ void handed_over(cache_actor_type* self, const caf::node_id& node,
 }
 
 void vouch(cache_actor_type* self, const caf::node_id& producer) {
-  auto& st = self->state;
-  if (!st.leader || self->current_sender() != st.leader.address()) {
-    self->guards().refused.fetch_add(1, std::memory_order_relaxed);
-    log_refused("a producer vouched for to cache partition "
-                + std::to_string(st.index + 1)
-                + " by an actor that is not its leader was refused");
-    return;
-  }
-  self->guards().placed.let_in(producer);
+  if (from_leader(self, "a vouch for a producer"))
+    self->guards().placed.let_in(producer);
 }
 
 void leader_gone(cache_actor_type* self) {

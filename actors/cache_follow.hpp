@@ -180,6 +180,10 @@ void dropped(cache_actor_type* self);
 /// follower itself, to take each follower back (see above).
 void tell_followers(cache_actor_type* self, const cache_state::source& src);
 
+/// Returns whether the current message comes from this partition's leader;
+/// else counts it as refused and logs that `what` was refused.
+bool from_leader(cache_actor_type* self, const char* what);
+
 /// Handles `(vouch_atom, producer)`: from the leader only (others are
 /// counted as refused), lets node `producer` write here.
 void vouch(cache_actor_type* self, const caf::node_id& producer);

@@ -206,12 +206,8 @@ void follower_gone(cache_actor_type* self, const caf::actor_addr& who) {
 
 void dropped(cache_actor_type* self) {
   auto& st = self->state;
-  if (!st.leader || self->current_sender() != st.leader.address()) {
-    self->guards().refused.fetch_add(1, std::memory_order_relaxed);
-    log_refused("a drop for cache partition " + std::to_string(st.index + 1)
-                + " from an actor that is not its leader was refused");
+  if (!from_leader(self, "a drop"))
     return;
-  }
   std::fprintf(stderr,
                "supercache: cache partition %u: its leader dropped it (it "
                "fell behind); what the leader applies from now on does not "
