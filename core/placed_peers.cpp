@@ -4,16 +4,9 @@
 
 namespace supercache {
 
-void placed_peers::close() {
+void placed_peers::reset(bool closed) {
   std::lock_guard<std::mutex> guard{mtx_};
-  closed_.store(true, std::memory_order_release);
-  nodes_.clear();
-  order_.clear();
-}
-
-void placed_peers::open() {
-  std::lock_guard<std::mutex> guard{mtx_};
-  closed_.store(false, std::memory_order_release);
+  closed_.store(closed, std::memory_order_release);
   nodes_.clear();
   order_.clear();
 }
@@ -46,11 +39,6 @@ bool placed_peers::admits(const caf::node_id& node) const {
     return false;
   std::lock_guard<std::mutex> guard{mtx_};
   return nodes_.count(node) > 0;
-}
-
-size_t placed_peers::size() const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return nodes_.size();
 }
 
 } // namespace supercache

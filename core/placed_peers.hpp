@@ -11,7 +11,7 @@
 /// back, actors/cache_follow.hpp). The partitions ask `admits` before they
 /// store what a node sent: stream batches, `put`, `erase`, `clear`.
 ///
-/// Open (every node may write) until `close`: on a node started without
+/// Open (every node may write) unless `reset` closed it: on a node started without
 /// its place, which learns it from the first producer, and on one that
 /// takes producers listing it alone without a place (as before clusters).
 ///
@@ -37,12 +37,9 @@ constexpr size_t max_placed_peers = 65536;
 /// The nodes that may write here (see the file comment).
 class placed_peers {
 public:
-  /// Admits only nodes let in from now on, and forgets those let in before
-  /// (a node published again).
-  void close();
-
-  /// Admits every node and forgets those let in.
-  void open();
+  /// Forgets every node let in (a node published again) and, if `closed`,
+  /// admits only nodes let in from now on; otherwise every node.
+  void reset(bool closed);
 
   /// Returns whether the gate admits only nodes let in.
   bool closed() const noexcept {
@@ -55,9 +52,6 @@ public:
   /// Returns whether `node` may write: always while open; once closed, a
   /// node let in (never none: an anonymous peer).
   bool admits(const caf::node_id& node) const;
-
-  /// Returns how many nodes were let in and are remembered.
-  size_t size() const;
 
 private:
   std::atomic<bool> closed_{false};

@@ -218,10 +218,7 @@ caf::expected<uint16_t> instance::publish(uint16_t port,
   }
   std::atomic_store(&st.place, place);
   // Before the port opens: only producers of that place write here.
-  if (place)
-    st.guards->placed.close();
-  else
-    st.guards->placed.open();
+  st.guards->placed.reset(place != nullptr);
   auto addr = host.empty() ? nullptr : host.c_str();
   // SO_REUSEADDR: a node restarted on its port (e.g. to rejoin its cluster)
   // must not wait for the links of its previous run to leave TIME_WAIT; a
@@ -230,7 +227,7 @@ caf::expected<uint16_t> instance::publish(uint16_t port,
                   : st.sys.middleman().publish(st.front, port, addr, true);
   if (!res) {
     std::atomic_store(&st.place, std::shared_ptr<const cluster_place>{});
-    st.guards->placed.open();
+    st.guards->placed.reset(false);
     return make_error(errc::invalid_option,
                       "cannot listen on " + host + ":" + std::to_string(port)
                         + ": " + render(res.error()));
