@@ -211,8 +211,8 @@ void run_sync_phases(caf::actor_system& sys, const workload& w, report& r) {
 }
 
 /// Phase 5: the latency levels into `out`: a trickle and 10% of `e2e` with a
-/// producer that sleeps until each record is due, 10% and 80% with one that
-/// spins.
+/// producer that sleeps until each record is due, 10% from an actor, 10% and
+/// 80% with a producer that spins.
 void run_latency_levels(caf::actor_system& sys, const workload& w, double e2e,
                         report& r) {
   auto& out = r.out;
@@ -220,11 +220,13 @@ void run_latency_levels(caf::actor_system& sys, const workload& w, double e2e,
   out["latency"] = json::array();
   if (e2e > 0) {
     out["latency"].push_back(
-      run_latency(sys, w, trickle_rate / e2e, trickle_rate, true, r));
-    out["latency"].push_back(run_latency(sys, w, 0.1, 0.1 * e2e, true, r));
+      run_latency(sys, w, trickle_rate / e2e, trickle_rate, pacing::sleep, r));
+    for (auto how : {pacing::sleep, pacing::actor})
+      out["latency"].push_back(run_latency(sys, w, 0.1, 0.1 * e2e, how, r));
   }
   for (auto load : {0.1, 0.8})
-    out["latency"].push_back(run_latency(sys, w, load, load * e2e, false, r));
+    out["latency"].push_back(
+      run_latency(sys, w, load, load * e2e, pacing::spin, r));
   print_latency(out["latency"]);
   print_growth(out["growth"]);
 }

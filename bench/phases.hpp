@@ -93,16 +93,29 @@ json run_lazy_erase(caf::actor_system& sys, const workload& w, report& r);
 
 // -- 5. latency (phase_latency.cpp) -------------------------------------------
 
-/// Phase 5 at one load: a producer paces `lazy_put`s at `target` records/s;
-/// the cache partitions time 1 in 16 records from `lazy_put` until visible to
-/// `get` (the `latency_us` histogram of `supercache::stats()`), so no
-/// observer thread competes for the cores. With `sleep` the producer sleeps
-/// until each record is due and leaves the cores to the cache (above ~20k
-/// records/s it wakes later than the next record is due and puts every
-/// record due by then, at its own enqueue time); otherwise it spins close
-/// to each due time and holds a core.
+/// How the producer of a latency level waits for its next record.
+enum class pacing {
+  /// A thread that sleeps until each record is due and leaves the cores to
+  /// the cache (above ~20k records/s it wakes later than the next record is
+  /// due and puts every record due by then, at its own enqueue time).
+  sleep,
+  /// A thread that spins close to each due time and holds a core.
+  spin,
+  /// An actor on the cache's scheduler, as a user's actor calls `lazy_put`
+  /// from its handlers: each turn puts the records due by then and asks
+  /// CAF's clock for the next turn ~50 us later.
+  actor,
+};
+
+/// Returns "sleep", "spin" or "actor".
+std::string pacing_name(pacing p);
+
+/// Phase 5 at one load: a producer paced `how` puts records at `target`
+/// records/s; the cache partitions time 1 in 16 records from `lazy_put`
+/// until visible to `get` (the `latency_us` histogram of
+/// `supercache::stats()`), so no observer thread competes for the cores.
 json run_latency(caf::actor_system& sys, const workload& w, double load,
-                 double target, bool sleep, report& r);
+                 double target, pacing how, report& r);
 
 /// The trickle of phase 5: records/s, the producer sleeping between them.
 constexpr double trickle_rate = 10'000;

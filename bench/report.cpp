@@ -109,7 +109,8 @@ void print_latency(const json& levels) {
                    ? std::string{"at a trickle (sleeps)"}
                    : "at " + std::to_string(std::lround(
                        x["load"].get<double>() * 100))
-                       + "% (" + pacing + "s)";
+                       + (pacing == "actor" ? "% (in an actor)"
+                                            : "% (" + pacing + "s)");
     std::printf("    %-24s %9s %9s %8zu %8.1f %8.1f %8.1f %8.1f%s\n",
                 level.c_str(),
                 show_rate(target).c_str(), show_rate(achieved).c_str(),
@@ -118,7 +119,8 @@ void print_latency(const json& levels) {
                 x["max_us"].get<double>(),
                 achieved < 0.95 * target ? "  (pacer fell behind)" : "");
   }
-  std::printf("    one pacing producer; the cache partitions time 1 in %u "
+  std::printf("    one pacing producer (a thread, or an actor on the cache's "
+              "workers); the cache partitions time 1 in %u "
               "records from lazy_put until visible\n\n",
               supercache::latency_sample_every);
 }

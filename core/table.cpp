@@ -402,8 +402,14 @@ void table::grow() {
   size_t start = 0;
   while (!old[start].value.empty())
     ++start;
+  // Old sizes are powers of two: a mask wraps; the home slot of the record
+  // `ahead` places further is loaded while this one moves.
+  auto old_mask = old.size() - 1;
+  constexpr size_t ahead = 16;
   for (size_t n = 0; n < old.size(); ++n) {
-    auto& s = old[(start + n) % old.size()];
+    auto& later = old[(start + n + ahead) & old_mask];
+    __builtin_prefetch(&slots_[later.hash & mask], 1);
+    auto& s = old[(start + n) & old_mask];
     if (s.value.empty())
       continue;
     auto i = s.hash & mask;
