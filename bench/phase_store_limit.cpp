@@ -2,8 +2,10 @@
 
 #include "bench/phases.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
+#include <vector>
 
 #include "core/table.hpp"
 
@@ -41,9 +43,7 @@ json run_growth(const workload& w, report& r) {
   auto layout = w.opts.layout();
   supercache::table tbl{w.opts.type, layout};
   std::vector<supercache::entry> batch;
-  double longest = 0;
-  auto doublings = json::array();
-  size_t next_doubling = 768; // 3/4 of a table's first 1,024 slots
+  std::vector<double> times;
   for (size_t done = 0; done < w.latency_records;) {
     batch.clear();
     for (; batch.size() < batch_size && done < w.latency_records; ++done) {
@@ -53,23 +53,26 @@ json run_growth(const workload& w, report& r) {
     }
     auto t0 = clock_type::now();
     tbl.insert(batch);
-    auto us = seconds(t0, clock_type::now()) * 1e6;
-    longest = std::max(longest, us);
-    if (done > next_doubling) {
-      if (next_doubling >= 49'152)
-        doublings.push_back({{"records", next_doubling + 1},
-                             {"us", rounded(us, 1)}});
-      while (done > next_doubling)
-        next_doubling *= 2;
-    }
+    times.push_back(seconds(t0, clock_type::now()) * 1e6);
   }
+  double total_us = 0;
+  for (auto us : times)
+    total_us += us;
+  std::sort(times.begin(), times.end());
+  auto over = static_cast<size_t>(
+    times.end() - std::upper_bound(times.begin(), times.end(), 250.0));
+  auto longest = times.empty() ? 0.0 : times.back();
+  auto p99 = times.empty() ? 0.0 : times[times.size() * 99 / 100];
   r.check(tbl.size() == w.latency_records,
           "table growth stored " + std::to_string(tbl.size()) + " of "
             + std::to_string(w.latency_records));
   return {{"records", w.latency_records},
           {"batch", batch_size},
+          {"batches", times.size()},
+          {"rate", std::llround(rate_of(w.latency_records, total_us / 1e6))},
           {"longest_batch_us", rounded(longest, 1)},
-          {"doublings", std::move(doublings)}};
+          {"p99_batch_us", rounded(p99, 1)},
+          {"batches_over_250us", over}};
 }
 
 } // namespace supercache::bench

@@ -29,8 +29,8 @@ json run_store_limit(const workload& w, report& r);
 
 /// Phase 2b: one thread inserts `w.latency_records` records into one
 /// table in batches of 256 (as a partition applies a stream's batches) and
-/// times each batch: the longest, and each batch in which the table doubled
-/// from 49,152 records on (what growth stalls a partition).
+/// times each batch: the longest, the 99th percentile and how many took
+/// over 250 us (the growth of the table's shards stalls a partition).
 json run_growth(const workload& w, report& r);
 
 // -- 3. lazy_put and 7. scaling (phase_lazy_put.cpp) --------------------------

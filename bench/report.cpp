@@ -126,19 +126,17 @@ void print_latency(const json& levels) {
 }
 
 void print_growth(const json& g) {
-  if (!g.is_object() || !g.contains("doublings"))
+  if (!g.is_object() || !g.contains("batches"))
     return;
   std::printf("  2b table growth: %zu records into one table, %zu a batch; "
-              "longest batch %.0f us; batches that doubled it:",
+              "%s; batch p99 %.0f us, longest %.0f us; %zu of %zu batches "
+              "over 250 us\n\n",
               g["records"].get<size_t>(), g["batch"].get<size_t>(),
-              g["longest_batch_us"].get<double>());
-  const char* sep = " ";
-  for (auto& d : g["doublings"]) {
-    std::printf("%s%.0f us at %zu", sep, d["us"].get<double>(),
-                d["records"].get<size_t>());
-    sep = ", ";
-  }
-  std::printf("\n\n");
+              show_rate(g["rate"].get<double>()).c_str(),
+              g["p99_batch_us"].get<double>(),
+              g["longest_batch_us"].get<double>(),
+              g["batches_over_250us"].get<size_t>(),
+              g["batches"].get<size_t>());
 }
 
 void print_memory(const json& m) {

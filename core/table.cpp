@@ -37,18 +37,18 @@ table::table(table_type type, record_layout layout, table_limits limits)
     clock_(limits.clock),
     epoch_(now_of(limits.clock)),
     ttl_ticks_(ttl_ticks(limits.ttl)),
-    max_records_(limits.max_records),
-    slots_(initial_capacity) {
+    max_records_(limits.max_records) {
   static_assert(sizeof(slot) == 32);
   // The slot allocator writes nothing into a new array (core/huge_pages.hpp),
   // so an empty slot must be all zero bytes (tests/core/packed_test.cpp
   // checks the packed part in every build).
   static_assert(std::is_standard_layout_v<slot>);
   assert(is_zero(slot{}));
-  publish_home();
+  for (auto& sh : shards_)
+    publish_home(sh);
   if (limits.any())
     order_ = std::make_unique<write_order>();
-  bytes_ = slots_.size() * sizeof(slot);
+  bytes_ = shard_count * initial_capacity * sizeof(slot);
 }
 
 uint32_t table::now_stamp() const noexcept {
@@ -100,16 +100,18 @@ void table::prefetch_home(uint32_t hash) const noexcept {
   // Both loads may be stale (a writer grows the array meanwhile): a prefetch
   // of any address is harmless, it never faults. The address is computed as
   // an integer, since with a stale pair it may lie past the array.
+  auto& home = home_[shard_index(hash)];
   auto slots = reinterpret_cast<uintptr_t>(
-    home_.slots.load(std::memory_order_relaxed));
-  auto mask = home_.mask.load(std::memory_order_relaxed);
+    home.slots.load(std::memory_order_relaxed));
+  auto mask = home.mask.load(std::memory_order_relaxed);
   __builtin_prefetch(
     reinterpret_cast<const void*>(slots + (hash & mask) * sizeof(slot)));
 }
 
-void table::publish_home() noexcept {
-  home_.slots.store(slots_.data(), std::memory_order_relaxed);
-  home_.mask.store(slots_.size() - 1, std::memory_order_relaxed);
+void table::publish_home(const shard& sh) noexcept {
+  auto& home = home_[static_cast<size_t>(&sh - shards_.data())];
+  home.slots.store(sh.slots.data(), std::memory_order_relaxed);
+  home.mask.store(sh.slots.size() - 1, std::memory_order_relaxed);
 }
 
 void table::close() {
@@ -132,7 +134,8 @@ size_t table::insert(std::vector<entry>& xs) {
     auto prefetch = [&](size_t i) {
       if (i < xs.size() && !xs[i].value.empty()) {
         auto h = hashes[i % ahead] = key_hash(xs[i].value.key());
-        __builtin_prefetch(&slots_[h & (slots_.size() - 1)]);
+        auto& sh = shard_of(h);
+        __builtin_prefetch(&sh.slots[h & (sh.slots.size() - 1)]);
       }
     };
     for (size_t i = 0; i < ahead; ++i)
@@ -186,14 +189,15 @@ void table::update_bytes(int64_t delta) noexcept {
 }
 
 void table::insert_locked(packed&& x, uint32_t h, uint32_t now) {
+  auto& sh = shard_of(h);
+  if ((sh.used + 1) * 4 > sh.slots.size() * 3)
+    grow(sh);
   auto used = size_.load(std::memory_order_relaxed);
-  if ((used + 1) * 4 > slots_.size() * 3)
-    grow();
   auto key = x.key();
   for (;;) {
-    auto mask = slots_.size() - 1;
+    auto mask = sh.slots.size() - 1;
     for (auto i = h & mask;; i = (i + 1) & mask) {
-      auto& s = slots_[i];
+      auto& s = sh.slots[i];
       if (s.value.empty()) {
         if (max_records_ != 0 && used >= max_records_ && !order_->empty()) {
           make_room(now); // may move slots: probe again
@@ -204,8 +208,9 @@ void table::insert_locked(packed&& x, uint32_t h, uint32_t now) {
         s.hash = h;
         s.value = std::move(x);
         note_write(s, now, false);
+        ++sh.used;
         size_.store(used + 1, std::memory_order_release);
-        prepare_growth(used + 1);
+        prepare_growth(sh);
         return;
       }
       if (s.hash != h || s.value.key() != key)
@@ -244,32 +249,36 @@ void table::note_write(slot& s, uint32_t now, bool rewrite) {
     compact_order();
 }
 
-size_t table::find_version(uint32_t hash, uint32_t stamp,
-                           const std::vector<bool>* seen) const noexcept {
-  auto mask = slots_.size() - 1;
+table::slot_ref table::find_version(uint32_t hash, uint32_t stamp,
+                                    const slot_marks* seen) noexcept {
+  auto& sh = shard_of(hash);
+  auto marks = seen != nullptr ? &(*seen)[shard_index(hash)] : nullptr;
+  auto mask = sh.slots.size() - 1;
   for (auto i = hash & mask;; i = (i + 1) & mask) {
-    auto& s = slots_[i];
+    auto& s = sh.slots[i];
     if (s.value.empty())
-      return npos;
+      return {};
     if (s.hash == hash && s.stamp == stamp
-        && (seen == nullptr || !(*seen)[i]))
-      return i;
+        && (marks == nullptr || !(*marks)[i]))
+      return {&sh, i};
   }
 }
 
-void table::erase_at(size_t i) noexcept {
-  auto mask = slots_.size() - 1;
-  update_bytes(-static_cast<int64_t>(slots_[i].value.heap_bytes()));
-  slots_[i].value = packed{}; // frees the block
+void table::erase_at(shard& sh, size_t i) noexcept {
+  auto& slots = sh.slots;
+  auto mask = slots.size() - 1;
+  update_bytes(-static_cast<int64_t>(slots[i].value.heap_bytes()));
+  slots[i].value = packed{}; // frees the block
   // Move the rest of the probe run back over the gap, in order, unless a
   // record's home lies between the gap and its position.
-  for (auto j = (i + 1) & mask; !slots_[j].value.empty(); j = (j + 1) & mask) {
-    auto home = slots_[j].hash & mask;
+  for (auto j = (i + 1) & mask; !slots[j].value.empty(); j = (j + 1) & mask) {
+    auto home = slots[j].hash & mask;
     if (((j - home) & mask) < ((j - i) & mask))
       continue;
-    slots_[i] = std::move(slots_[j]); // leaves slot j empty (a swap)
+    slots[i] = std::move(slots[j]); // leaves slot j empty (a swap)
     i = j;
   }
+  --sh.used;
   size_.store(size_.load(std::memory_order_relaxed) - 1,
               std::memory_order_release);
 }
@@ -285,8 +294,8 @@ size_t table::reclaim_locked(uint32_t now, size_t max) {
   for (; popped < max && due(now); ++popped) {
     auto x = order_->front();
     order_->pop();
-    if (auto i = find_version(x.hash, x.stamp); i != npos) {
-      erase_at(i);
+    if (auto r = find_version(x.hash, x.stamp)) {
+      erase_at(*r.sh, r.index);
       ++removed;
     }
   }
@@ -301,8 +310,8 @@ void table::make_room(uint32_t now) {
   while (!order_->empty() && size_.load(std::memory_order_relaxed) >= max_records_) {
     auto x = order_->front();
     order_->pop();
-    if (auto i = find_version(x.hash, x.stamp); i != npos) {
-      erase_at(i);
+    if (auto r = find_version(x.hash, x.stamp)) {
+      erase_at(*r.sh, r.index);
       evicted_.fetch_add(1, std::memory_order_relaxed);
     }
   }
@@ -310,12 +319,14 @@ void table::make_room(uint32_t now) {
 
 void table::compact_order() {
   // One entry per record: the first that matches a slot not matched yet.
-  std::vector<bool> seen(slots_.size());
+  slot_marks seen;
+  for (size_t k = 0; k < shard_count; ++k)
+    seen[k].resize(shards_[k].slots.size());
   order_->compact([&](const write_order::entry& x) {
-    auto i = find_version(x.hash, x.stamp, &seen);
-    if (i == npos)
+    auto r = find_version(x.hash, x.stamp, &seen);
+    if (!r)
       return false;
-    seen[i] = true;
+    seen[shard_index(x.hash)][r.index] = true;
     return true;
   });
 }
@@ -357,46 +368,51 @@ size_t table::order_entries() const {
   return order_ ? order_->size() : 0;
 }
 
-void table::prepare_growth(size_t used) noexcept {
-  auto bound = slots_.size() / 4 * 3; // grows at one more record
+void table::prepare_growth(shard& sh) noexcept {
+  auto used = sh.used;
+  auto bound = sh.slots.size() / 4 * 3; // grows at one more record
   auto start = bound - bound / 8;
-  // A table bounded below `bound` (`max-records`) never grows again.
-  if (used < start || (max_records_ != 0 && max_records_ < bound))
+  // A table bounded below `bound` a shard (`max-records`) is not expected
+  // to grow this shard again: a shard that does grows unprepared.
+  if (used < start
+      || (max_records_ != 0 && max_records_ < bound * shard_count))
     return;
-  if (next_.empty()) {
+  if (sh.next.empty()) {
     // The record is stored already: without memory now, `grow` allocates.
     try {
-      next_ = slot_array(slots_.size() * 2); // mapped, not written
+      sh.next = slot_array(sh.slots.size() * 2); // mapped, not written
     } catch (const std::bad_alloc&) {
       return;
     }
-    huge_page_allocator<slot>::advise(next_.data(), next_.size());
-    next_touched_ = 0;
+    huge_page_allocator<slot>::advise(sh.next.data(), sh.next.size());
+    sh.next_touched = 0;
   }
   constexpr auto page = growth_page;
-  auto pages = (next_.size() * sizeof(slot) + page - 1) / page;
+  auto pages = (sh.next.size() * sizeof(slot) + page - 1) / page;
   auto due = std::min(pages, (used - start + 1) * pages / (bound - start) + 1);
-  if (due <= next_touched_)
+  if (due <= sh.next_touched)
     return;
-  auto base = reinterpret_cast<volatile char*>(next_.data());
-  for (auto i = next_touched_; i < due; ++i)
+  auto base = reinterpret_cast<volatile char*>(sh.next.data());
+  for (auto i = sh.next_touched; i < due; ++i)
     base[i * page] = 0; // the slots there are zero already
-  update_bytes(static_cast<int64_t>((due - next_touched_) * page));
-  next_touched_ = due;
+  update_bytes(static_cast<int64_t>((due - sh.next_touched) * page));
+  sh.next_touched = due;
 }
 
-void table::grow() {
-  // `next_` is empty or prepared for this growth (`clear` takes it out).
-  auto old = next_.empty() ? slot_array(slots_.size() * 2) : std::move(next_);
-  next_ = slot_array{};
-  old.swap(slots_);
-  huge_page_allocator<slot>::advise(slots_.data(), slots_.size());
-  publish_home();
+void table::grow(shard& sh) {
+  // `next` is empty or prepared for this growth (`clear` takes it out).
+  auto old = sh.next.empty() ? slot_array(sh.slots.size() * 2)
+                             : std::move(sh.next);
+  sh.next = slot_array{};
+  old.swap(sh.slots);
+  auto& slots = sh.slots;
+  huge_page_allocator<slot>::advise(slots.data(), slots.size());
+  publish_home(sh);
   // The new array less the old one and the prepared pages counted already.
   update_bytes(static_cast<int64_t>(old.size() * sizeof(slot))
-               - static_cast<int64_t>(next_touched_ * growth_page));
-  next_touched_ = 0;
-  auto mask = slots_.size() - 1;
+               - static_cast<int64_t>(sh.next_touched * growth_page));
+  sh.next_touched = 0;
+  auto mask = slots.size() - 1;
   // Start behind an empty slot so each probe run is moved in probe order:
   // records of one key keep the order they were stored in.
   size_t start = 0;
@@ -408,14 +424,14 @@ void table::grow() {
   constexpr size_t ahead = 16;
   for (size_t n = 0; n < old.size(); ++n) {
     auto& later = old[(start + n + ahead) & old_mask];
-    __builtin_prefetch(&slots_[later.hash & mask], 1);
+    __builtin_prefetch(&slots[later.hash & mask], 1);
     auto& s = old[(start + n) & old_mask];
     if (s.value.empty())
       continue;
     auto i = s.hash & mask;
-    while (!slots_[i].value.empty())
+    while (!slots[i].value.empty())
       i = (i + 1) & mask;
-    slots_[i] = std::move(s);
+    slots[i] = std::move(s);
   }
 }
 
@@ -426,11 +442,12 @@ size_t table::erase(std::string_view key) {
 
 size_t table::erase_locked(std::string_view key) {
   auto h = key_hash(key);
-  auto mask = slots_.size() - 1;
+  auto& sh = shard_of(h);
+  auto mask = sh.slots.size() - 1;
   auto now = ttl_ticks_ != 0 ? now_stamp() : 0;
   size_t removed = 0;
-  for (auto i = h & mask; !slots_[i].value.empty();) {
-    auto& s = slots_[i];
+  for (auto i = h & mask; !sh.slots[i].value.empty();) {
+    auto& s = sh.slots[i];
     if (s.hash == h && s.value.key() == key) {
       // An expired record was invisible already: it counts as expired.
       if (live(s, now))
@@ -438,7 +455,7 @@ size_t table::erase_locked(std::string_view key) {
       else
         expired_.fetch_add(1, std::memory_order_relaxed);
       // The next record of the run moves into slot i, if any: look again.
-      erase_at(i);
+      erase_at(sh, i);
       if (type_ == table_type::set)
         break;
     } else {
@@ -461,15 +478,15 @@ size_t table::clear() {
 }
 
 void table::clear_locked(cleared& out, size_t& removed) {
-  out.slots.swap(slots_);
-  out.next.swap(next_);
-  next_touched_ = 0;
-  publish_home();
+  out.swap(shards_);
+  for (auto& sh : shards_)
+    publish_home(sh);
   if (order_)
     order_->clear();
   removed = size_.load(std::memory_order_relaxed);
   size_.store(0, std::memory_order_release);
-  bytes_.store(slots_.size() * sizeof(slot), std::memory_order_relaxed);
+  bytes_.store(shard_count * initial_capacity * sizeof(slot),
+               std::memory_order_relaxed);
   erased_.fetch_add(removed, std::memory_order_relaxed);
 }
 
@@ -486,9 +503,10 @@ void table::get(std::string_view key, uint32_t h,
   {
     std::shared_lock<rw_lock> guard{mtx_};
     auto now = ttl_ticks_ != 0 ? now_stamp() : 0;
-    auto mask = slots_.size() - 1;
+    auto& sh = shard_of(h);
+    auto mask = sh.slots.size() - 1;
     for (auto i = h & mask;; i = (i + 1) & mask) {
-      auto& s = slots_[i];
+      auto& s = sh.slots[i];
       if (s.value.empty())
         break;
       if (s.hash != h || s.value.key() != key)

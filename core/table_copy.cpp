@@ -27,12 +27,13 @@ void table::for_each_aged(
     std::shared_lock<rw_lock> guard{mtx_};
     auto now = now_stamp();
     xs.reserve(size_.load(std::memory_order_relaxed));
-    for (auto& s : slots_)
-      if (live(s, now)) {
-        auto bytes = s.value.bytes();
-        xs.emplace_back(static_cast<uint32_t>(now - s.stamp),
-                        std::string{bytes.data(), bytes.size()});
-      }
+    for (auto& sh : shards_)
+      for (auto& s : sh.slots)
+        if (live(s, now)) {
+          auto bytes = s.value.bytes();
+          xs.emplace_back(static_cast<uint32_t>(now - s.stamp),
+                          std::string{bytes.data(), bytes.size()});
+        }
   }
   std::stable_sort(xs.begin(), xs.end(), [](const auto& x, const auto& y) {
     return x.first > y.first;

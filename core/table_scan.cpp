@@ -35,31 +35,36 @@ table::snapshot table::take_snapshot(const record_pattern* pattern) const {
   };
   std::shared_lock<rw_lock> guard{mtx_};
   auto now = ttl_ticks_ != 0 ? now_stamp() : 0;
-  auto mask = slots_.size() - 1;
   if (pattern != nullptr && pattern->key()) {
     // The pattern fixes the key: only its probe run can hold matches.
     auto& key = *pattern->key();
     auto h = key_hash(key);
-    for (auto i = h & mask; !slots_[i].value.empty(); i = (i + 1) & mask)
-      if (slots_[i].hash == h && slots_[i].value.key() == key
-          && live(slots_[i], now))
-        take(slots_[i].value);
+    auto& slots = shard_of(h).slots;
+    auto mask = slots.size() - 1;
+    for (auto i = h & mask; !slots[i].value.empty(); i = (i + 1) & mask)
+      if (slots[i].hash == h && slots[i].value.key() == key
+          && live(slots[i], now))
+        take(slots[i].value);
     return result;
   }
   if (pattern == nullptr) {
     result.bytes.reserve(size_.load(std::memory_order_relaxed) * 24);
     result.ends.reserve(size_.load(std::memory_order_relaxed));
   }
-  // Start behind an empty slot (there always is one: the load stays below
-  // 3/4), so a probe run that wraps around is read in probe order and the
-  // records of a key come in their stored order.
-  size_t start = 0;
-  while (!slots_[start].value.empty())
-    ++start;
-  for (size_t n = 1; n <= slots_.size(); ++n) {
-    auto& s = slots_[(start + n) & mask];
-    if (live(s, now))
-      take(s.value);
+  // In each shard, start behind an empty slot (there always is one: the
+  // load stays below 3/4), so a probe run that wraps around is read in probe
+  // order and the records of a key come in their stored order.
+  for (auto& sh : shards_) {
+    auto& slots = sh.slots;
+    auto mask = slots.size() - 1;
+    size_t start = 0;
+    while (!slots[start].value.empty())
+      ++start;
+    for (size_t n = 1; n <= slots.size(); ++n) {
+      auto& s = slots[(start + n) & mask];
+      if (live(s, now))
+        take(s.value);
+    }
   }
   return result;
 }

@@ -192,28 +192,65 @@ TEST_CASE("a bag table that grows many times keeps every record of each key "
   CHECK_EQ(wrong, 0u);
 }
 
-TEST_CASE("a table faults in the array of its next growth from 7/8 of the "
-          "way to it, counted in its bytes, unless max-records keeps it from "
-          "growing") {
+/// Returns `n` keys that all fall into shard 0 of a table.
+std::vector<int> shard_zero_keys(size_t n) {
+  std::vector<int> result;
+  for (int k = 0; result.size() < n; ++k)
+    if (table::shard_index(table::key_hash(key(k))) == 0)
+      result.push_back(k);
+  return result;
+}
+
+TEST_CASE("a shard of a table faults in the array of its next growth from "
+          "7/8 of the way to it, counted in its bytes, unless max-records "
+          "keeps the table from growing") {
   constexpr size_t slot_bytes = 32; // inline records: no heap bytes
+  // The other shards keep their first 64 slots; shard 0 has 1,024 from its
+  // 385th record on, grows at its 769th and prepares from its 672nd.
+  constexpr size_t others = (table::shard_count - 1) * table::initial_capacity;
+  auto keys = shard_zero_keys(800);
   table tbl{table_type::set, record_layout{}};
-  auto fill = [](table& t, int from, int to) {
-    for (int k = from; k < to; ++k)
-      t.insert(make_record(k, "v"));
+  auto fill = [&](table& t, size_t from, size_t to) {
+    for (auto i = from; i < to; ++i)
+      t.insert(make_record(keys[i], "v"));
   };
   fill(tbl, 0, 671);
-  CHECK_EQ(tbl.bytes(), 1024 * slot_bytes);
+  CHECK_EQ(tbl.bytes(), (others + 1024) * slot_bytes);
   fill(tbl, 671, 672); // 672 = 768 - 768 / 8: the first page comes in
-  CHECK_GT(tbl.bytes(), 1024 * slot_bytes);
+  CHECK_GT(tbl.bytes(), (others + 1024) * slot_bytes);
+  CHECK_LT(tbl.bytes(), (others + 1024 + 2048) * slot_bytes);
   fill(tbl, 672, 768);
-  CHECK_EQ(tbl.bytes(), (1024 + 2048) * slot_bytes); // all of it, not grown
+  CHECK_EQ(tbl.bytes(), (others + 1024 + 2048) * slot_bytes); // not grown
   fill(tbl, 768, 769);
-  CHECK_EQ(tbl.bytes(), 2048 * slot_bytes); // grown into it
+  CHECK_EQ(tbl.bytes(), (others + 2048) * slot_bytes); // grown into it
   CHECK_EQ(tbl.size(), 769u);
+  // 700 records are far fewer than 16 shards of 1,024 slots take: shard 0
+  // grows to hold them, without preparing its next growth.
   table bounded{table_type::set, record_layout{}, table_limits{{}, 700}};
   fill(bounded, 0, 800);
   CHECK_EQ(bounded.size(), 700u);
-  CHECK_EQ(bounded.bytes(), 1024 * slot_bytes);
+  CHECK_EQ(bounded.bytes(), (others + 1024) * slot_bytes);
+}
+
+TEST_CASE("a table spreads its keys over its shards within a tenth of an "
+          "even share each and finds every one") {
+  table tbl{table_type::set, record_layout{}};
+  std::vector<size_t> per_shard(table::shard_count);
+  for (int k = 0; k < 100'000; ++k) {
+    ++per_shard[table::shard_index(table::key_hash(key(k)))];
+    tbl.insert(make_record(k, "v"));
+  }
+  CHECK_EQ(tbl.size(), 100'000u);
+  for (auto n : per_shard) {
+    CHECK_GT(n, 100'000u / table::shard_count * 9 / 10);
+    CHECK_LT(n, 100'000u / table::shard_count * 11 / 10);
+  }
+  size_t wrong = 0;
+  for (int k = 0; k < 100'000; ++k) {
+    auto found = tbl.get(key(k));
+    wrong += found.size() == 1 && found[0] == make_record(k, "v") ? 0 : 1;
+  }
+  CHECK_EQ(wrong, 0u);
 }
 
 TEST_CASE("get of a missing key is empty") {
