@@ -7,7 +7,6 @@
 #include <exception>
 #include <functional>
 #include <mutex>
-#include <new>
 #include <type_traits>
 
 namespace supercache {
@@ -133,9 +132,7 @@ size_t table::insert(std::vector<entry>& xs) {
     uint32_t hashes[ahead] = {};
     auto prefetch = [&](size_t i) {
       if (i < xs.size() && !xs[i].value.empty()) {
-        auto h = hashes[i % ahead] = key_hash(xs[i].value.key());
-        auto& sh = shard_of(h);
-        __builtin_prefetch(&sh.slots[h & (sh.slots.size() - 1)]);
+        prefetch_home(hashes[i % ahead] = key_hash(xs[i].value.key()));
       }
     };
     for (size_t i = 0; i < ahead; ++i)
